@@ -1,0 +1,73 @@
+//! Connector settings (non-secret, stored with the connector) and connector secrets (held apart: a file
+//! or environment variables on one machine, Secrets Manager on AWS). Secrets are `SecretString`s so that
+//! a `{:?}` in a log line prints `[REDACTED]`, never a key.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{ConnectorId, DocumentKind};
+use crate::plan::Exemption;
+
+/// How one WooCommerce store is wired to one Sellsy account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorSettings {
+    pub id: ConnectorId,
+    /// Store home URL, e.g. `https://shop.example.fr` (the REST API is under `/wp-json/wc/v3`).
+    /// `https` → Basic auth; `http` → OAuth 1.0a one-legged signing (WooCommerce refuses Basic over http).
+    pub woocommerce_url: String,
+    /// Sellsy API v2 base, e.g. `https://api.sellsy.com/v2`.
+    pub sellsy_api_url: String,
+    /// Sellsy token endpoint, e.g. `https://login.sellsy.com/oauth2/access-tokens`.
+    pub sellsy_token_url: String,
+    /// Which documents to create for a paid order.
+    #[serde(default = "default_documents")]
+    pub documents: Vec<DocumentKind>,
+    /// The exemption used for 0 % lines.
+    #[serde(default)]
+    pub zero_rate_exemption: Exemption,
+    /// Order meta keys searched, in order, for the customer's VAT number.
+    #[serde(default = "default_vat_meta_keys")]
+    pub vat_meta_keys: Vec<String>,
+    /// Prefix of the document's order reference (`WC-` gives `WC-1042`).
+    #[serde(default = "default_reference_prefix")]
+    pub order_reference_prefix: String,
+    /// Requests per second the connector allows itself against Sellsy (the account quota is shared).
+    #[serde(default = "default_sellsy_rps")]
+    pub sellsy_requests_per_second: u32,
+}
+
+pub fn default_documents() -> Vec<DocumentKind> {
+    vec![DocumentKind::Invoice]
+}
+
+pub fn default_vat_meta_keys() -> Vec<String> {
+    [
+        "_billing_vat_number",
+        "vat_number",
+        "_vat_number",
+        "billing_vat",
+        "_billing_eu_vat_number",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect()
+}
+
+pub fn default_reference_prefix() -> String {
+    "WC-".to_owned()
+}
+
+pub fn default_sellsy_rps() -> u32 {
+    3
+}
+
+/// The keys of one connector. Never logged: every secret field is a `SecretString`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConnectorSecrets {
+    pub woocommerce_consumer_key: SecretString,
+    pub woocommerce_consumer_secret: SecretString,
+    /// The webhook secret exactly as typed in WooCommerce (HTML-entity decoding happens at verification).
+    pub webhook_secret: SecretString,
+    pub sellsy_client_id: String,
+    pub sellsy_client_secret: SecretString,
+}
