@@ -15,6 +15,9 @@ pub struct ConnectorSettings {
     /// Store home URL, e.g. `https://shop.example.fr` (the REST API is under `/wp-json/wc/v3`).
     /// `https` → Basic auth; `http` → OAuth 1.0a one-legged signing (WooCommerce refuses Basic over http).
     pub woocommerce_url: String,
+    /// How to authenticate REST calls; `auto` picks from the URL scheme.
+    #[serde(default)]
+    pub woocommerce_auth: WooAuth,
     /// Sellsy API v2 base, e.g. `https://api.sellsy.com/v2`.
     pub sellsy_api_url: String,
     /// Sellsy token endpoint, e.g. `https://login.sellsy.com/oauth2/access-tokens`.
@@ -34,6 +37,19 @@ pub struct ConnectorSettings {
     /// Requests per second the connector allows itself against Sellsy (the account quota is shared).
     #[serde(default = "default_sellsy_rps")]
     pub sellsy_requests_per_second: u32,
+}
+
+/// WooCommerce REST authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WooAuth {
+    /// Basic over `https`, OAuth 1.0a over `http` (what WooCommerce accepts on each).
+    #[default]
+    Auto,
+    /// Basic auth, e.g. for an `http` URL behind a TLS-terminating proxy that WordPress knows about.
+    Basic,
+    /// OAuth 1.0a one-legged signing.
+    Oauth1,
 }
 
 pub fn default_documents() -> Vec<DocumentKind> {

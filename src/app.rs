@@ -1,0 +1,202 @@
+//! Wiring of the single-machine product: embedded store and queue, in-memory secrets, the receiver
+//! behind an HTTP server, and the worker.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use bytes::Bytes;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::info;
+use woosellsy_engine::{Converter, ConverterDeps, MemorySecrets, Receiver, ReceiverLimits, Worker};
+use woosellsy_ports::{PullQueue, Store};
+use woosellsy_store_sqlite::{SqliteQueue, SqliteStore};
+
+use crate::config::Config;
+
+pub type AppError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Everything one process needs, built from a [`Config`].
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<dyn PullQueue>,
+    pub converter: Arc<Converter>,
+    pub receiver: Arc<Receiver>,
+    pub limits: ReceiverLimits,
+    pub worker_settings: woosellsy_engine::WorkerSettings,
+}
+
+impl App {
+    pub async fn build(config: &Config) -> Result<App, AppError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir)?);
+        let queue: Arc<dyn PullQueue> = Arc::new(SqliteQueue::open(&config.data_dir)?);
+        let secrets = Arc::new(MemorySecrets::new());
+        let env = |k: &str| std::env::var(k).ok();
+        for c in &config.connectors {
+            // The file is the source of truth for connectors on one machine.
+            store.put_connector(&c.settings()).await?;
+            secrets.insert(c.id.clone(), c.secrets(&env)?);
+        }
+        let limits = ReceiverLimits::default();
+        let receiver = Arc::new(Receiver::new(
+            store.clone(),
+            secrets.clone(),
+            queue.clone(),
+            limits,
+        ));
+        let converter = Arc::new(Converter::new(ConverterDeps {
+            store: store.clone(),
+            secrets,
+            backends: Arc::new(sellsy::backend::SellsyBackendFactory::new()),
+            settings: config.worker.converter_settings(),
+        }));
+        Ok(App {
+            store,
+            queue,
+            converter,
+            receiver,
+            limits,
+            worker_settings: config.worker.worker_settings(),
+        })
+    }
+
+    /// Serves webhooks on `listener` (and runs the worker unless `receiver_only`) until `shutdown`.
+    pub async fn run(
+        &self,
+        listener: TcpListener,
+        receiver_only: bool,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), AppError> {
+        let worker = (!receiver_only).then(|| {
+            let worker = Worker::new(
+                self.queue.clone(),
+                self.converter.clone(),
+                self.worker_settings.clone(),
+            );
+            let rx = shutdown.clone();
+            tokio::spawn(async move { worker.run(rx).await })
+        });
+        let router = router(self.receiver.clone(), self.queue.clone(), self.limits);
+        let mut rx = shutdown.clone();
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                while !*rx.borrow() {
+                    if rx.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await?;
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+struct HttpState {
+    receiver: Arc<Receiver>,
+    queue: Arc<dyn PullQueue>,
+    limits: ReceiverLimits,
+}
+
+pub fn router(receiver: Arc<Receiver>, queue: Arc<dyn PullQueue>, limits: ReceiverLimits) -> Router {
+    Router::new()
+        .route("/webhooks/{connector_id}", any(webhook))
+        .route("/health", get(health))
+        .with_state(HttpState {
+            receiver,
+            queue,
+            limits,
+        })
+}
+
+async fn webhook(State(state): State<HttpState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    // Read one byte past the limit so the receiver sees the body is too large and answers 413.
+    let bytes: Bytes = match to_bytes(body, state.limits.max_body_bytes + 1).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                axum::Json(json!({"error": "payload_too_large", "message": format!("body over {} bytes", state.limits.max_body_bytes)})),
+            )
+                .into_response();
+        }
+    };
+    let req = http::Request::from_parts(parts, bytes);
+    let res = state.receiver.handle(req).await;
+    let (parts, body) = res.into_parts();
+    Response::from_parts(parts, Body::from(body))
+}
+
+async fn health(State(state): State<HttpState>) -> Response {
+    match state.queue.depth().await {
+        Ok(depth) => axum::Json(json!({"status": "ok", "queue_depth": depth})).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "unavailable", "message": e.to_string()})),
+        )
+            .into_response(),
+    }
+}
+
+pub async fn serve_command(config_path: &Path, receiver_only: bool) -> Result<(), AppError> {
+    let config = Config::load(config_path)?;
+    let app = App::build(&config).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    info!(%addr, receiver_only, connectors = config.connectors.len(), "woosellsy serving");
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        info!("shutting down");
+        let _ = tx.send(true);
+    });
+    app.run(listener, receiver_only, rx).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+pub async fn orders_command(config_path: &Path) -> Result<(), AppError> {
+    let config = Config::load(config_path)?;
+    let store = SqliteStore::open(&config.data_dir)?;
+    for c in &config.connectors {
+        for record in store.list_orders(&c.id)? {
+            println!("{}", serde_json::to_string(&record)?);
+        }
+    }
+    Ok(())
+}

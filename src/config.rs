@@ -1,0 +1,317 @@
+//! The `woosellsy.toml` configuration of the single-machine binary.
+//!
+//! Secrets may be written in the file or, better, left out of it and given as environment variables:
+//! for connector `shop-1` the prefix is `WOOSELLSY_SHOP_1_` followed by `WOOCOMMERCE_CONSUMER_KEY`,
+//! `WOOCOMMERCE_CONSUMER_SECRET`, `WEBHOOK_SECRET`, `SELLSY_CLIENT_ID` or `SELLSY_CLIENT_SECRET`.
+//! The environment wins over the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use woosellsy_domain::settings::{
+    default_documents, default_reference_prefix, default_sellsy_rps, default_vat_meta_keys,
+};
+use woosellsy_domain::{ConnectorId, ConnectorSecrets, ConnectorSettings, DocumentKind, Exemption, WooAuth};
+use woosellsy_engine::{ConverterSettings, WorkerSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration in {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the webhook receiver listens on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Where the embedded store (SQLite) lives.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub worker: WorkerConfig,
+    #[serde(default, rename = "connector")]
+    pub connectors: Vec<ConnectorConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorkerConfig {
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub claim_lease_secs: u64,
+    /// How long a message being processed stays hidden; defaults to the lease plus 30 s.
+    pub visibility_secs: Option<u64>,
+    pub base_backoff_ms: u64,
+    pub max_backoff_secs: u64,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        let w = WorkerSettings::default();
+        let c = ConverterSettings::default();
+        Self {
+            concurrency: w.concurrency,
+            max_attempts: w.max_attempts,
+            claim_lease_secs: c.lease.as_secs(),
+            visibility_secs: None,
+            base_backoff_ms: w.base_backoff.as_millis() as u64,
+            max_backoff_secs: w.max_backoff.as_secs(),
+        }
+    }
+}
+
+impl WorkerConfig {
+    pub fn converter_settings(&self) -> ConverterSettings {
+        ConverterSettings {
+            lease: Duration::from_secs(self.claim_lease_secs.max(1)),
+            ..ConverterSettings::default()
+        }
+    }
+
+    pub fn worker_settings(&self) -> WorkerSettings {
+        let lease = Duration::from_secs(self.claim_lease_secs.max(1));
+        WorkerSettings {
+            concurrency: self.concurrency.max(1),
+            // A message should stay hidden longer than the claim it may hold.
+            visibility: self
+                .visibility_secs
+                .map(Duration::from_secs)
+                .unwrap_or(lease + Duration::from_secs(30)),
+            max_attempts: self.max_attempts.max(1),
+            base_backoff: Duration::from_millis(self.base_backoff_ms.max(1)),
+            max_backoff: Duration::from_secs(self.max_backoff_secs.max(1)),
+            ..WorkerSettings::default()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    pub id: ConnectorId,
+    #[serde(default = "default_documents")]
+    pub documents: Vec<DocumentKind>,
+    #[serde(default)]
+    pub zero_rate_exemption: Exemption,
+    #[serde(default = "default_vat_meta_keys")]
+    pub vat_meta_keys: Vec<String>,
+    #[serde(default = "default_reference_prefix")]
+    pub order_reference_prefix: String,
+    pub woocommerce: WooConfig,
+    pub sellsy: SellsyConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WooConfig {
+    pub url: String,
+    #[serde(default)]
+    pub auth: WooAuth,
+    pub consumer_key: Option<SecretString>,
+    pub consumer_secret: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SellsyConfig {
+    #[serde(default = "default_sellsy_api")]
+    pub api_url: String,
+    #[serde(default = "default_sellsy_token")]
+    pub token_url: String,
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    #[serde(default = "default_sellsy_rps")]
+    pub requests_per_second: u32,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8787))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".woosellsy")
+}
+fn default_sellsy_api() -> String {
+    "https://api.sellsy.com/v2".to_owned()
+}
+fn default_sellsy_token() -> String {
+    "https://login.sellsy.com/oauth2/access-tokens".to_owned()
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let mut seen = std::collections::HashSet::new();
+        for c in &config.connectors {
+            if !seen.insert(c.id.clone()) {
+                return Err(invalid(format!("connector {} is defined twice", c.id)));
+            }
+            if !(c.woocommerce.url.starts_with("http://") || c.woocommerce.url.starts_with("https://")) {
+                return Err(invalid(format!(
+                    "connector {}: woocommerce.url must start with http:// or https://",
+                    c.id
+                )));
+            }
+            if c.documents.is_empty() {
+                return Err(invalid(format!("connector {}: documents is empty", c.id)));
+            }
+        }
+        Ok(config)
+    }
+}
+
+impl ConnectorConfig {
+    pub fn settings(&self) -> ConnectorSettings {
+        ConnectorSettings {
+            id: self.id.clone(),
+            woocommerce_url: self.woocommerce.url.trim_end_matches('/').to_owned(),
+            woocommerce_auth: self.woocommerce.auth,
+            sellsy_api_url: self.sellsy.api_url.trim_end_matches('/').to_owned(),
+            sellsy_token_url: self.sellsy.token_url.clone(),
+            documents: self.documents.clone(),
+            zero_rate_exemption: self.zero_rate_exemption,
+            vat_meta_keys: self.vat_meta_keys.clone(),
+            order_reference_prefix: self.order_reference_prefix.clone(),
+            sellsy_requests_per_second: self.sellsy.requests_per_second.max(1),
+        }
+    }
+
+    /// The connector's secrets, environment first, then the file. Names what is missing.
+    pub fn secrets(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectorSecrets, String> {
+        let prefix = env_prefix(&self.id);
+        let mut missing = Vec::new();
+        let mut pick = |name: &str, file: Option<&SecretString>| -> SecretString {
+            let var = format!("{prefix}{name}");
+            match env(&var).filter(|v| !v.is_empty()) {
+                Some(v) => SecretString::from(v),
+                None => match file {
+                    Some(s) => s.clone(),
+                    None => {
+                        missing.push(var);
+                        SecretString::from(String::new())
+                    }
+                },
+            }
+        };
+        let client_id_file = self.sellsy.client_id.clone().map(SecretString::from);
+        let secrets = ConnectorSecrets {
+            woocommerce_consumer_key: pick("WOOCOMMERCE_CONSUMER_KEY", self.woocommerce.consumer_key.as_ref()),
+            woocommerce_consumer_secret: pick(
+                "WOOCOMMERCE_CONSUMER_SECRET",
+                self.woocommerce.consumer_secret.as_ref(),
+            ),
+            webhook_secret: pick("WEBHOOK_SECRET", self.woocommerce.webhook_secret.as_ref()),
+            sellsy_client_id: {
+                use secrecy::ExposeSecret;
+                pick("SELLSY_CLIENT_ID", client_id_file.as_ref())
+                    .expose_secret()
+                    .to_owned()
+            },
+            sellsy_client_secret: pick("SELLSY_CLIENT_SECRET", self.sellsy.client_secret.as_ref()),
+        };
+        if missing.is_empty() {
+            Ok(secrets)
+        } else {
+            Err(format!(
+                "connector {}: missing secrets (set them in the file or as environment variables): {}",
+                self.id,
+                missing.join(", ")
+            ))
+        }
+    }
+}
+
+/// `shop-1` → `WOOSELLSY_SHOP_1_`.
+pub fn env_prefix(id: &ConnectorId) -> String {
+    let upper: String = id
+        .as_str()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect();
+    format!("WOOSELLSY_{upper}_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const SAMPLE: &str = r#"
+listen = "127.0.0.1:8787"
+data_dir = ".woosellsy"
+[[connector]]
+id = "shop-1"
+[connector.woocommerce]
+url = "http://127.0.0.1:8080"      # http → OAuth 1.0a, https → Basic
+consumer_key = "ck_x"
+consumer_secret = "cs_x"
+webhook_secret = "whsec"
+[connector.sellsy]
+api_url = "https://api.sellsy.com/v2"
+token_url = "https://login.sellsy.com/oauth2/access-tokens"
+client_id = "cid"
+client_secret = "csec"
+"#;
+
+    #[test]
+    fn the_documented_sample_parses_with_defaults() {
+        let c = Config::parse(SAMPLE, Path::new("t.toml")).unwrap();
+        assert_eq!(c.connectors.len(), 1);
+        let s = c.connectors[0].settings();
+        assert_eq!(s.documents, vec![DocumentKind::Invoice]);
+        assert_eq!(s.order_reference_prefix, "WC-");
+        let secrets = c.connectors[0].secrets(&|_| None).unwrap();
+        assert_eq!(secrets.webhook_secret.expose_secret(), "whsec");
+    }
+
+    #[test]
+    fn environment_secrets_win_and_missing_ones_are_named() {
+        let c = Config::parse(SAMPLE, Path::new("t.toml")).unwrap();
+        let s = c.connectors[0]
+            .secrets(&|k| (k == "WOOSELLSY_SHOP_1_WEBHOOK_SECRET").then(|| "from-env".to_owned()))
+            .unwrap();
+        assert_eq!(s.webhook_secret.expose_secret(), "from-env");
+
+        let bare = SAMPLE.replace("webhook_secret = \"whsec\"\n", "");
+        let c = Config::parse(&bare, Path::new("t.toml")).unwrap();
+        let err = c.connectors[0].secrets(&|_| None).unwrap_err();
+        assert!(err.contains("WOOSELLSY_SHOP_1_WEBHOOK_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn typos_and_bad_urls_are_refused() {
+        let typo = SAMPLE.replace("listen =", "lisen =");
+        assert!(Config::parse(&typo, Path::new("t.toml")).is_err());
+        let bad = SAMPLE.replace("http://127.0.0.1:8080", "127.0.0.1:8080");
+        assert!(Config::parse(&bad, Path::new("t.toml")).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let c = Config::parse(SAMPLE, Path::new("t.toml")).unwrap();
+        let printed = format!("{:?}", c);
+        assert!(!printed.contains("cs_x") && !printed.contains("whsec") && !printed.contains("csec"));
+    }
+}

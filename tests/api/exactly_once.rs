@@ -1,0 +1,141 @@
+//! One paid order → exactly one invoice, whatever WooCommerce and the infrastructure do.
+
+use std::time::Duration;
+
+use rust_decimal_macros::dec;
+use serde_json::json;
+
+use crate::helpers::{Options, TestApp, dec, french_order};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn one_paid_order_becomes_one_invoice_with_the_right_customer_lines_and_totals() {
+    let app = TestApp::spawn(Options::default()).await;
+    let id = app.woo.create_order(french_order("Camille.Durand@Example.fr"));
+    let order = app.woo.order(id).expect("order");
+    let reference = format!("WC-{}", order["number"].as_str().unwrap());
+
+    app.wait_until("the invoice link in the order", WAIT, |a| {
+        a.order_meta(id, "woosellsy.invoice_id").is_some()
+    })
+    .await;
+
+    let invoices = app.invoices_for(&reference);
+    assert_eq!(invoices.len(), 1, "{invoices:#?}");
+    let invoice = &invoices[0];
+    assert_eq!(invoice["status"], "draft");
+    assert_eq!(invoice["currency"], "EUR");
+    assert_eq!(dec(&invoice["amounts"]["total_incl_tax"]), dec!(76.55));
+    assert_eq!(dec(&invoice["amounts"]["total_excl_tax"]), dec!(65.00));
+
+    // The customer: an individual, found by the lower-cased email, type client.
+    let individuals = app.sellsy.individuals();
+    assert_eq!(individuals.len(), 1);
+    assert_eq!(individuals[0]["email"], "camille.durand@example.fr");
+    assert_eq!(individuals[0]["last_name"], "Durand");
+    assert_eq!(individuals[0]["type"], "client");
+    assert_eq!(invoice["related"][0]["type"], "individual");
+    assert_eq!(invoice["related"][0]["id"], individuals[0]["id"]);
+
+    // Lines: two catalog rows on items referenced by SKU, plus the shipping row.
+    let rows = invoice["rows"].as_array().expect("rows");
+    let catalog: Vec<_> = rows.iter().filter(|r| r["type"] == "catalog").collect();
+    assert_eq!(catalog.len(), 2, "{rows:#?}");
+    let refs: Vec<String> = app
+        .sellsy
+        .items()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(refs.contains(&"TSHIRT-BIO".to_owned()) && refs.contains(&"BOOK-42".to_owned()), "{refs:?}");
+    let taxes = invoice["taxes"].as_array().expect("taxes");
+    let mut by_rate: Vec<(rust_decimal::Decimal, rust_decimal::Decimal)> = taxes
+        .iter()
+        .map(|t| (dec(&t["rate"]).normalize(), dec(&t["amount"])))
+        .collect();
+    by_rate.sort();
+    assert_eq!(by_rate, vec![(dec!(5.5), dec!(0.55)), (dec!(20), dec!(11.00))]);
+
+    // The links are written back into the order.
+    let invoice_id = app.order_meta(id, "woosellsy.invoice_id").unwrap();
+    assert_eq!(invoice_id, json!(invoice["id"].to_string()));
+    let url = app.order_meta(id, "woosellsy.invoice_url").unwrap();
+    assert_eq!(url, invoice["public_link"]["url"]);
+}
+
+#[tokio::test]
+async fn the_same_order_delivered_many_times_even_concurrently_gives_one_invoice() {
+    let app = TestApp::spawn(Options::default()).await;
+    let id = app.woo.create_order(french_order("dup@example.fr"));
+    let reference = format!("WC-{}", app.woo.order(id).unwrap()["number"].as_str().unwrap());
+    let hook = app.webhook_ids[1];
+    // order.created is on its way; three more deliveries of the same order, two of them at once.
+    let (a, b) = tokio::join!(app.woo.deliver(hook, id), app.woo.deliver(hook, id));
+    assert!(a.ok && b.ok);
+    assert!(app.woo.deliver(hook, id).await.ok);
+    app.woo.settle().await;
+
+    app.wait_until("the invoice link in the order", WAIT, |a| {
+        a.order_meta(id, "woosellsy.invoice_id").is_some()
+    })
+    .await;
+    // Drain: our own meta write fired an order.updated too.
+    app.woo.settle().await;
+    let mut idle = 0;
+    while idle < 5 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        idle = if app.queue_depth().await == 0 { idle + 1 } else { 0 };
+    }
+    assert_eq!(app.invoices_for(&reference).len(), 1);
+    assert_eq!(app.sellsy.individuals().len(), 1, "the customer was duplicated");
+}
+
+#[tokio::test]
+async fn a_crash_between_the_sellsy_create_and_the_state_write_still_gives_one_invoice() {
+    let mut app = TestApp::spawn(Options {
+        crash_at: Some("after-document-create"),
+        ..Options::default()
+    })
+    .await;
+    let id = app.woo.create_order(french_order("crash@example.fr"));
+    let reference = format!("WC-{}", app.woo.order(id).unwrap()["number"].as_str().unwrap());
+
+    assert!(app.wait_exit(WAIT).await, "the process did not reach the crash point:\n{}", app.logs());
+    assert_eq!(app.invoices_for(&reference).len(), 1, "Sellsy should hold the invoice created before the crash");
+    assert!(app.order_meta(id, "woosellsy.invoice_id").is_none());
+
+    app.start(&Options::default()).await;
+    app.wait_until("the invoice link after restart", WAIT, |a| {
+        a.order_meta(id, "woosellsy.invoice_id").is_some()
+    })
+    .await;
+    let invoices = app.invoices_for(&reference);
+    assert_eq!(invoices.len(), 1, "a second invoice was created after the crash");
+    assert_eq!(
+        app.order_meta(id, "woosellsy.invoice_id").unwrap(),
+        json!(invoices[0]["id"].to_string())
+    );
+}
+
+#[tokio::test]
+async fn unpaid_orders_get_nothing_until_they_are_paid() {
+    let app = TestApp::spawn(Options::default()).await;
+    let mut order = french_order("later@example.fr");
+    order["status"] = json!("on-hold");
+    order["date_paid_gmt"] = json!(null);
+    order["date_paid"] = json!(null);
+    let id = app.woo.create_order(order);
+    let reference = format!("WC-{}", app.woo.order(id).unwrap()["number"].as_str().unwrap());
+    app.woo.settle().await;
+    let mut idle = 0;
+    while idle < 5 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        idle = if app.queue_depth().await == 0 { idle + 1 } else { 0 };
+    }
+    assert!(app.invoices_for(&reference).is_empty());
+
+    app.woo.update_order(id, json!({"status": "processing", "date_paid_gmt": "2026-11-21T09:00:00"}));
+    app.wait_until("the invoice once paid", WAIT, |a| a.invoices_for(&reference).len() == 1)
+        .await;
+}
