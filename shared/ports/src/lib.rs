@@ -11,6 +11,9 @@
 //!
 //! One error type, [`PortError`], says the only thing the caller must decide on: retry or give up.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,1 +1,19 @@
-//! (being written)
+//! The single-machine adapters of woosellsy, on one SQLite file in a data directory
+//! (`DIR/woosellsy.db`):
+//!
+//! * [`SqliteStore`]: the [`woosellsy_ports::Store`] (connector settings, order records, claims,
+//!   id mappings);
+//! * [`SqliteQueue`]: the durable FIFO [`woosellsy_ports::PullQueue`] between the receiver and the
+//!   worker, with a dead-letter table ([`SqliteQueue::dead_letters`]).
+//!
+//! The file is in WAL mode with `synchronous=FULL` and a busy timeout, so a receiver-only process and a
+//! worker process can share it; every decision (a claim, a receive) is one `BEGIN IMMEDIATE`
+//! transaction. The schema is created and migrated when either adapter opens the file.
+
+mod db;
+mod queue;
+mod store;
+
+pub use db::DB_FILE_NAME;
+pub use queue::{DeadLetter, SqliteQueue};
+pub use store::SqliteStore;

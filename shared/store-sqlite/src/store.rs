@@ -1,0 +1,358 @@
+//! [`SqliteStore`]: the [`Store`] port on the data directory's SQLite file.
+//!
+//! Records (connector settings, order records, claimed documents) are JSON columns next to their key
+//! columns. Claims are decided in `BEGIN IMMEDIATE` transactions: the write lock is taken before the
+//! claim row is read, so two connections (or two processes) can never both see "free" and both take it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSettings, OrderId};
+use woosellsy_ports::{
+    ClaimOutcome, DocumentRef, MappingKind, OrderRecord, PortError, PortResult, Store,
+};
+
+use crate::db::{Db, from_json, from_micros, micros_after, order_column, sql, to_json};
+
+const IN_PROGRESS: &str = "in_progress";
+const DONE: &str = "done";
+
+/// The [`Store`] of the single-machine connector. Cheap to clone (clones share one connection); open
+/// one per process, or several on the same directory: they coordinate through SQLite's locks.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `dir/woosellsy.db`, in WAL mode with `synchronous=FULL`, and migrates
+    /// its schema. Blocking: call it at start-up.
+    pub fn open(dir: &Path) -> PortResult<Self> {
+        Ok(Self { db: Db::open(dir)? })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        self.db.path()
+    }
+
+    /// Every order record of `connector`, by order id (for operators: `woosellsy orders`).
+    pub async fn list_orders(&self, connector: &ConnectorId) -> PortResult<Vec<OrderRecord>> {
+        let connector = connector.as_str().to_owned();
+        self.db
+            .call(move |conn| {
+                let mut stmt = conn
+                    .prepare("SELECT record FROM orders WHERE connector = ?1 ORDER BY order_id")
+                    .map_err(sql("cannot list order records"))?;
+                let rows = stmt
+                    .query_map(params![connector], |r| r.get::<_, String>(0))
+                    .map_err(sql("cannot list order records"))?;
+                let mut out = Vec::new();
+                for text in rows {
+                    let text = text.map_err(sql("cannot list order records"))?;
+                    out.push(from_json("order record", &text)?);
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
+
+/// A claim row as the decision needs it.
+struct ClaimRow {
+    status: String,
+    owner: String,
+    lease_until: i64,
+    document: Option<String>,
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get_connector(&self, id: &ConnectorId) -> PortResult<Option<ConnectorSettings>> {
+        let id = id.as_str().to_owned();
+        self.db
+            .call(move |conn| {
+                let text: Option<String> = conn
+                    .query_row(
+                        "SELECT settings FROM connectors WHERE id = ?1",
+                        [&id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql("cannot read connector"))?;
+                text.map(|t| from_json(&format!("settings of connector {id}"), &t))
+                    .transpose()
+            })
+            .await
+    }
+
+    async fn put_connector(&self, settings: &ConnectorSettings) -> PortResult<()> {
+        let id = settings.id.as_str().to_owned();
+        let text = to_json("connector settings", settings)?;
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO connectors (id, settings) VALUES (?1, ?2)
+                     ON CONFLICT (id) DO UPDATE SET settings = excluded.settings",
+                    params![id, text],
+                )
+                .map_err(sql("cannot write connector"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list_connectors(&self) -> PortResult<Vec<ConnectorSettings>> {
+        self.db
+            .call(|conn| {
+                let mut stmt = conn
+                    .prepare("SELECT id, settings FROM connectors ORDER BY id")
+                    .map_err(sql("cannot list connectors"))?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(sql("cannot list connectors"))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (id, text) = row.map_err(sql("cannot list connectors"))?;
+                    out.push(from_json(&format!("settings of connector {id}"), &text)?);
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn get_order(
+        &self,
+        connector: &ConnectorId,
+        order: OrderId,
+    ) -> PortResult<Option<OrderRecord>> {
+        let connector = connector.as_str().to_owned();
+        let order_id = order_column(order)?;
+        self.db
+            .call(move |conn| {
+                let text: Option<String> = conn
+                    .query_row(
+                        "SELECT record FROM orders WHERE connector = ?1 AND order_id = ?2",
+                        params![connector, order_id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql("cannot read order record"))?;
+                text.map(|t| from_json(&format!("record of order {connector}/{order_id}"), &t))
+                    .transpose()
+            })
+            .await
+    }
+
+    async fn put_order(&self, record: &OrderRecord) -> PortResult<()> {
+        let connector = record.connector.as_str().to_owned();
+        let order_id = order_column(record.order)?;
+        let text = to_json("order record", record)?;
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO orders (connector, order_id, record) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (connector, order_id) DO UPDATE SET record = excluded.record",
+                    params![connector, order_id, text],
+                )
+                .map_err(sql("cannot write order record"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn claim(
+        &self,
+        key: &ClaimKey,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> PortResult<ClaimOutcome> {
+        let (connector, order_id, kind) = claim_columns(key)?;
+        let owner = owner.to_owned();
+        let now_us = crate::db::micros(now);
+        let lease_until = micros_after(now, lease);
+        let label = key.to_string();
+        self.db
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql("cannot start claim transaction"))?;
+                let row = read_claim(&tx, &connector, order_id, &kind)?;
+                let outcome = match row {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO claims (connector, order_id, kind, status, owner, lease_until)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![connector, order_id, kind, IN_PROGRESS, owner, lease_until],
+                        )
+                        .map_err(sql("cannot write claim"))?;
+                        ClaimOutcome::Acquired { recovered: false }
+                    }
+                    Some(row) if row.status == DONE => {
+                        let text = row.document.ok_or_else(|| {
+                            PortError::permanent(format!("claim {label} is done but holds no document"))
+                        })?;
+                        ClaimOutcome::Done(from_json(&format!("document of claim {label}"), &text)?)
+                    }
+                    Some(row) if row.owner != owner && row.lease_until > now_us => {
+                        ClaimOutcome::Busy {
+                            until: from_micros(row.lease_until),
+                        }
+                    }
+                    Some(row) => {
+                        // Expired, or our own claim again: either way an earlier attempt may have
+                        // created the document before failing to record it.
+                        tx.execute(
+                            "UPDATE claims SET owner = ?4, lease_until = ?5
+                             WHERE connector = ?1 AND order_id = ?2 AND kind = ?3",
+                            params![connector, order_id, kind, owner, lease_until],
+                        )
+                        .map_err(sql("cannot write claim"))?;
+                        if row.owner != owner {
+                            tracing::warn!(claim = %label, previous_owner = %row.owner, new_owner = %owner,
+                                "taking over an expired claim");
+                        }
+                        ClaimOutcome::Acquired { recovered: true }
+                    }
+                };
+                tx.commit().map_err(sql("cannot commit claim"))?;
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn complete_claim(
+        &self,
+        key: &ClaimKey,
+        owner: &str,
+        document: &DocumentRef,
+    ) -> PortResult<()> {
+        let (connector, order_id, kind) = claim_columns(key)?;
+        let owner = owner.to_owned();
+        let text = to_json("document reference", document)?;
+        let label = key.to_string();
+        self.db
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql("cannot start claim transaction"))?;
+                let row = read_claim(&tx, &connector, order_id, &kind)?;
+                match row {
+                    Some(row) if row.owner == owner && row.status == IN_PROGRESS => {
+                        tx.execute(
+                            "UPDATE claims SET status = ?4, document = ?5
+                             WHERE connector = ?1 AND order_id = ?2 AND kind = ?3",
+                            params![connector, order_id, kind, DONE, text],
+                        )
+                        .map_err(sql("cannot complete claim"))?;
+                    }
+                    // A retry of a completion that did commit: same owner, same document.
+                    Some(row)
+                        if row.owner == owner && row.document.as_deref() == Some(text.as_str()) => {
+                    }
+                    _ => {
+                        return Err(PortError::transient(format!(
+                            "claim lost: {label} is no longer held by {owner}"
+                        )));
+                    }
+                }
+                tx.commit().map_err(sql("cannot commit claim"))
+            })
+            .await
+    }
+
+    async fn release_claim(&self, key: &ClaimKey, owner: &str) -> PortResult<()> {
+        let (connector, order_id, kind) = claim_columns(key)?;
+        let owner = owner.to_owned();
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "DELETE FROM claims
+                     WHERE connector = ?1 AND order_id = ?2 AND kind = ?3 AND status = ?4 AND owner = ?5",
+                    params![connector, order_id, kind, IN_PROGRESS, owner],
+                )
+                .map_err(sql("cannot release claim"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get_mapping(
+        &self,
+        connector: &ConnectorId,
+        kind: MappingKind,
+        key: &str,
+    ) -> PortResult<Option<String>> {
+        let connector = connector.as_str().to_owned();
+        let key = key.to_owned();
+        self.db
+            .call(move |conn| {
+                conn.query_row(
+                    "SELECT value FROM mappings WHERE connector = ?1 AND kind = ?2 AND key = ?3",
+                    params![connector, kind.as_str(), key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql("cannot read mapping"))
+            })
+            .await
+    }
+
+    async fn put_mapping(
+        &self,
+        connector: &ConnectorId,
+        kind: MappingKind,
+        key: &str,
+        value: &str,
+    ) -> PortResult<()> {
+        let connector = connector.as_str().to_owned();
+        let key = key.to_owned();
+        let value = value.to_owned();
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "INSERT INTO mappings (connector, kind, key, value) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (connector, kind, key) DO UPDATE SET value = excluded.value",
+                    params![connector, kind.as_str(), key, value],
+                )
+                .map_err(sql("cannot write mapping"))?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+fn claim_columns(key: &ClaimKey) -> PortResult<(String, i64, String)> {
+    Ok((
+        key.connector.as_str().to_owned(),
+        order_column(key.order)?,
+        key.kind.as_str().to_owned(),
+    ))
+}
+
+fn read_claim(
+    tx: &rusqlite::Transaction<'_>,
+    connector: &str,
+    order_id: i64,
+    kind: &str,
+) -> PortResult<Option<ClaimRow>> {
+    tx.query_row(
+        "SELECT status, owner, lease_until, document FROM claims
+         WHERE connector = ?1 AND order_id = ?2 AND kind = ?3",
+        params![connector, order_id, kind],
+        |r| {
+            Ok(ClaimRow {
+                status: r.get(0)?,
+                owner: r.get(1)?,
+                lease_until: r.get(2)?,
+                document: r.get(3)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(sql("cannot read claim"))
+}
