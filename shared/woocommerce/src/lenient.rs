@@ -134,7 +134,11 @@ pub fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S")
         .ok()
         .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok())
-        .or_else(|| chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.naive_utc()))
+        .or_else(|| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|d| d.naive_utc())
+        })
 }
 
 /// A list that may arrive as `null`, `{}` or `[]`.
@@ -167,6 +171,45 @@ where
     match v {
         serde_json::Value::Object(_) => serde_json::from_value(v).map_err(de::Error::custom),
         _ => Ok(T::default()),
+    }
+}
+
+/// A list of ids (`[1, "2", 3.0]`); entries that are not ids are skipped.
+pub fn id_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+    let v = serde_json::Value::deserialize_from(d)?;
+    let items = match v {
+        serde_json::Value::Array(items) => items,
+        serde_json::Value::Object(map) => map.into_iter().map(|(_, i)| i).collect(),
+        _ => Vec::new(),
+    };
+    Ok(items
+        .into_iter()
+        .filter_map(|i| uint(i).ok().filter(|id| *id != 0))
+        .collect())
+}
+
+/// An order status from a string or any other shape (printed as text), so one odd value never fails
+/// the whole order; `null` becomes `Other("")`, which no rule treats as paid.
+pub fn order_status<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<crate::model::OrderStatus, D::Error> {
+    string(d).map(crate::model::OrderStatus::from)
+}
+
+/// Writes an optional decimal as a JSON number (integer when whole), as WooCommerce writes
+/// `stock_quantity`; `None` is `null`.
+pub fn ser_opt_decimal_number<S: serde::Serializer>(
+    v: &Option<Decimal>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use rust_decimal::prelude::ToPrimitive;
+    match v {
+        None => s.serialize_none(),
+        Some(d) if d.fract().is_zero() => match d.to_i64() {
+            Some(i) => s.serialize_i64(i),
+            None => s.serialize_f64(d.to_f64().unwrap_or(0.0)),
+        },
+        Some(d) => s.serialize_f64(d.to_f64().unwrap_or(0.0)),
     }
 }
 

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use crate::lenient;
 
 /// Order status. Custom statuses from plugins are kept as `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum OrderStatus {
+    #[default]
     Pending,
     Processing,
     OnHold,
@@ -65,12 +66,6 @@ impl OrderStatus {
     }
 }
 
-impl Default for OrderStatus {
-    fn default() -> Self {
-        OrderStatus::Pending
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Order {
@@ -85,6 +80,7 @@ pub struct Order {
     pub order_key: String,
     #[serde(deserialize_with = "lenient::string")]
     pub created_via: String,
+    #[serde(deserialize_with = "lenient::order_status")]
     pub status: OrderStatus,
     #[serde(deserialize_with = "lenient::string")]
     pub currency: String,
@@ -153,12 +149,18 @@ impl Order {
     pub fn is_paid(&self) -> bool {
         self.date_paid_gmt.is_some()
             || self.date_paid.is_some()
-            || matches!(self.status, OrderStatus::Processing | OrderStatus::Completed)
+            || matches!(
+                self.status,
+                OrderStatus::Processing | OrderStatus::Completed
+            )
     }
 
     /// First meta value under `key` (WooCommerce allows several rows per key).
     pub fn meta(&self, key: &str) -> Option<&serde_json::Value> {
-        self.meta_data.iter().find(|m| m.key == key).map(|m| &m.value)
+        self.meta_data
+            .iter()
+            .find(|m| m.key == key)
+            .map(|m| &m.value)
     }
 
     /// A meta value as text (strings as-is, numbers printed), `None` when absent or empty.
@@ -201,7 +203,9 @@ pub struct Address {
 
 impl Address {
     pub fn is_empty(&self) -> bool {
-        self.address_1.trim().is_empty() && self.city.trim().is_empty() && self.postcode.trim().is_empty()
+        self.address_1.trim().is_empty()
+            && self.city.trim().is_empty()
+            && self.postcode.trim().is_empty()
     }
 }
 
@@ -370,4 +374,96 @@ pub struct Refund {
     /// Negative string, e.g. `"-10.00"`.
     #[serde(deserialize_with = "lenient::decimal")]
     pub total: Decimal,
+}
+
+/// A product or variation (`GET /products`, `/products/{id}`, `/products/{id}/variations/{vid}`, and
+/// the `product.*` webhook payload). Variations fetched through `/products` carry `type: "variation"`
+/// and a `parent_id`; fetched through `/variations` they carry neither.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Product {
+    #[serde(deserialize_with = "lenient::uint")]
+    pub id: u64,
+    /// The variable product a variation belongs to; 0 for top-level products.
+    #[serde(deserialize_with = "lenient::uint")]
+    pub parent_id: u64,
+    /// `simple`, `variable`, `variation`, `grouped`, `external`, or a plugin's own type (JSON `type`).
+    #[serde(rename = "type", deserialize_with = "lenient::string")]
+    pub kind: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub status: String,
+    /// `""` when the product has no SKU; `null` is read as `""` too.
+    #[serde(deserialize_with = "lenient::string")]
+    pub sku: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub name: String,
+    /// Current price (sale price when on sale); `None` when empty (variable parents, unpriced items).
+    #[serde(deserialize_with = "lenient::opt_decimal")]
+    pub price: Option<Decimal>,
+    #[serde(deserialize_with = "lenient::opt_decimal")]
+    pub regular_price: Option<Decimal>,
+    #[serde(deserialize_with = "lenient::opt_decimal")]
+    pub sale_price: Option<Decimal>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub tax_status: String,
+    #[serde(deserialize_with = "lenient::string")]
+    pub tax_class: String,
+    pub manage_stock: ManageStock,
+    /// Stock plugins allow fractional stock (`16.5`); `None` when stock is not managed.
+    #[serde(
+        deserialize_with = "lenient::opt_decimal",
+        serialize_with = "lenient::ser_opt_decimal_number"
+    )]
+    pub stock_quantity: Option<Decimal>,
+    #[serde(deserialize_with = "lenient::string")]
+    pub stock_status: String,
+    /// Ids of the variations of a variable product.
+    #[serde(deserialize_with = "lenient::id_list")]
+    pub variations: Vec<u64>,
+    #[serde(deserialize_with = "lenient::list")]
+    pub meta_data: Vec<MetaData>,
+}
+
+impl Product {
+    /// True for a variation, whichever endpoint it came from.
+    pub fn is_variation(&self) -> bool {
+        self.kind == "variation"
+    }
+}
+
+/// `manage_stock`: `true`, `false`, or (variations only) `"parent"` when the parent product holds the
+/// stock — a stock update must then go to the parent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ManageStock {
+    #[default]
+    No,
+    Yes,
+    Parent,
+}
+
+impl Serialize for ManageStock {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ManageStock::No => s.serialize_bool(false),
+            ManageStock::Yes => s.serialize_bool(true),
+            ManageStock::Parent => s.serialize_str("parent"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ManageStock {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        Ok(match v {
+            serde_json::Value::String(s) if s == "parent" => ManageStock::Parent,
+            serde_json::Value::Bool(true) => ManageStock::Yes,
+            serde_json::Value::String(s) if matches!(s.as_str(), "yes" | "true" | "1") => {
+                ManageStock::Yes
+            }
+            serde_json::Value::Number(n) if n.as_f64().is_some_and(|f| f != 0.0) => {
+                ManageStock::Yes
+            }
+            _ => ManageStock::No,
+        })
+    }
 }
