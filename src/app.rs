@@ -194,7 +194,7 @@ pub async fn orders_command(config_path: &Path) -> Result<(), AppError> {
     let config = Config::load(config_path)?;
     let store = SqliteStore::open(&config.data_dir)?;
     for c in &config.connectors {
-        for record in store.list_orders(&c.id)? {
+        for record in store.list_orders(&c.id).await? {
             println!("{}", serde_json::to_string(&record)?);
         }
     }

@@ -184,8 +184,8 @@ requests_per_second = 50
     }
 
     pub async fn queue_depth(&self) -> u64 {
-        let v: Value = self
-            .http
+        // A fresh connection: a pooled one may have been closed by an early 413.
+        let v: Value = reqwest::Client::new()
             .get(format!("http://127.0.0.1:{}/health", self.port))
             .send()
             .await
