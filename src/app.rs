@@ -111,7 +111,11 @@ struct HttpState {
     limits: ReceiverLimits,
 }
 
-pub fn router(receiver: Arc<Receiver>, queue: Arc<dyn PullQueue>, limits: ReceiverLimits) -> Router {
+pub fn router(
+    receiver: Arc<Receiver>,
+    queue: Arc<dyn PullQueue>,
+    limits: ReceiverLimits,
+) -> Router {
     Router::new()
         .route("/webhooks/{connector_id}", any(webhook))
         .route("/health", get(health))

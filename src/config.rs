@@ -14,7 +14,9 @@ use serde::Deserialize;
 use woosellsy_domain::settings::{
     default_documents, default_reference_prefix, default_sellsy_rps, default_vat_meta_keys,
 };
-use woosellsy_domain::{ConnectorId, ConnectorSecrets, ConnectorSettings, DocumentKind, Exemption, WooAuth};
+use woosellsy_domain::{
+    ConnectorId, ConnectorSecrets, ConnectorSettings, DocumentKind, Exemption, WooAuth,
+};
 use woosellsy_engine::{ConverterSettings, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
@@ -168,7 +170,9 @@ impl Config {
             if !seen.insert(c.id.clone()) {
                 return Err(invalid(format!("connector {} is defined twice", c.id)));
             }
-            if !(c.woocommerce.url.starts_with("http://") || c.woocommerce.url.starts_with("https://")) {
+            if !(c.woocommerce.url.starts_with("http://")
+                || c.woocommerce.url.starts_with("https://"))
+            {
                 return Err(invalid(format!(
                     "connector {}: woocommerce.url must start with http:// or https://",
                     c.id
@@ -199,7 +203,10 @@ impl ConnectorConfig {
     }
 
     /// The connector's secrets, environment first, then the file. Names what is missing.
-    pub fn secrets(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectorSecrets, String> {
+    pub fn secrets(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<ConnectorSecrets, String> {
         let prefix = env_prefix(&self.id);
         let mut missing = Vec::new();
         let mut pick = |name: &str, file: Option<&SecretString>| -> SecretString {
@@ -217,7 +224,10 @@ impl ConnectorConfig {
         };
         let client_id_file = self.sellsy.client_id.clone().map(SecretString::from);
         let secrets = ConnectorSecrets {
-            woocommerce_consumer_key: pick("WOOCOMMERCE_CONSUMER_KEY", self.woocommerce.consumer_key.as_ref()),
+            woocommerce_consumer_key: pick(
+                "WOOCOMMERCE_CONSUMER_KEY",
+                self.woocommerce.consumer_key.as_ref(),
+            ),
             woocommerce_consumer_secret: pick(
                 "WOOCOMMERCE_CONSUMER_SECRET",
                 self.woocommerce.consumer_secret.as_ref(),
@@ -248,7 +258,13 @@ pub fn env_prefix(id: &ConnectorId) -> String {
     let upper: String = id
         .as_str()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("WOOSELLSY_{upper}_")
 }
@@ -312,6 +328,8 @@ client_secret = "csec"
     fn secrets_do_not_leak_through_debug() {
         let c = Config::parse(SAMPLE, Path::new("t.toml")).unwrap();
         let printed = format!("{:?}", c);
-        assert!(!printed.contains("cs_x") && !printed.contains("whsec") && !printed.contains("csec"));
+        assert!(
+            !printed.contains("cs_x") && !printed.contains("whsec") && !printed.contains("csec")
+        );
     }
 }

@@ -14,7 +14,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "woosellsy", version, about = "WooCommerce orders → Sellsy documents, exactly once")]
+#[command(
+    name = "woosellsy",
+    version,
+    about = "WooCommerce orders → Sellsy documents, exactly once"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,7 +29,12 @@ enum Command {
     /// Run the webhook receiver and the worker on the embedded store.
     Serve {
         /// Configuration file.
-        #[arg(long, short, default_value = "woosellsy.toml", env = "WOOSELLSY_CONFIG")]
+        #[arg(
+            long,
+            short,
+            default_value = "woosellsy.toml",
+            env = "WOOSELLSY_CONFIG"
+        )]
         config: PathBuf,
         /// Only receive and queue webhooks (another process runs the worker on the same data_dir).
         #[arg(long)]
@@ -40,7 +49,12 @@ enum Command {
     },
     /// Show the state of every order the connectors have seen.
     Orders {
-        #[arg(long, short, default_value = "woosellsy.toml", env = "WOOSELLSY_CONFIG")]
+        #[arg(
+            long,
+            short,
+            default_value = "woosellsy.toml",
+            env = "WOOSELLSY_CONFIG"
+        )]
         config: PathBuf,
     },
 }
@@ -50,7 +64,10 @@ fn main() -> ExitCode {
     init_tracing(matches!(cli.command, Command::Demo { .. }));
     // reqwest is built without a default TLS provider (one TLS stack: rustls + ring).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("woosellsy: cannot start the async runtime: {e}");
@@ -59,7 +76,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve { config, receiver_only } => app::serve_command(&config, receiver_only).await,
+            Command::Serve {
+                config,
+                receiver_only,
+            } => app::serve_command(&config, receiver_only).await,
             Command::Demo { data_dir } => demo::run(data_dir).await,
             Command::Orders { config } => app::orders_command(&config).await,
         }

@@ -88,11 +88,19 @@ requests_per_second = 20
     println!("  connector receiver     http://{addr}/webhooks/{CONNECTOR}");
     let hook_url = format!("http://{addr}/webhooks/{CONNECTOR}");
     for topic in ["order.created", "order.updated"] {
-        woo.create_webhook(&format!("woosellsy {topic}"), topic, &hook_url, &webhook_secret)
-            .await;
+        woo.create_webhook(
+            &format!("woosellsy {topic}"),
+            topic,
+            &hook_url,
+            &webhook_secret,
+        )
+        .await;
     }
     let pinged = woo.webhooks().iter().all(|w| !w.pending_delivery);
-    println!("  webhooks registered    order.created, order.updated (ping answered: {})", yes(pinged));
+    println!(
+        "  webhooks registered    order.created, order.updated (ping answered: {})",
+        yes(pinged)
+    );
     println!();
 
     let orders: Vec<Value> = serde_json::from_str(ORDERS)?;
@@ -110,7 +118,10 @@ requests_per_second = 20
             .into_iter()
             .filter(|i| i["order_reference"] == reference.as_str())
             .collect();
-        let woo_total: Decimal = current["total"].as_str().and_then(|s| s.parse().ok()).unwrap_or_default();
+        let woo_total: Decimal = current["total"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default();
         let sellsy_total = invoices
             .first()
             .and_then(|i| i["amounts"]["total_incl_tax"].as_str())
@@ -125,7 +136,10 @@ requests_per_second = 20
         };
         rows.push(Row {
             number,
-            customer: current["billing"]["email"].as_str().unwrap_or_default().to_owned(),
+            customer: current["billing"]["email"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             woo_total,
             outcome,
             sellsy_total,
@@ -170,7 +184,9 @@ async fn wait_settled(
         woo.settle().await;
         let record = store.get_order(connector, order).await.ok().flatten();
         let state = record.map(|r| r.state);
-        if matches!(state, Some(OrderState::Done | OrderState::Error { .. })) || Instant::now() > deadline {
+        if matches!(state, Some(OrderState::Done | OrderState::Error { .. }))
+            || Instant::now() > deadline
+        {
             // Let the order.updated fired by the link write-back pass through (it is skipped).
             tokio::time::sleep(Duration::from_millis(300)).await;
             woo.settle().await;
@@ -194,7 +210,9 @@ fn print_table(rows: &[Row]) {
             truncate(&r.customer, 28),
             r.woo_total.to_string(),
             truncate(&r.outcome, 22),
-            r.sellsy_total.map(|t| t.to_string()).unwrap_or_else(|| "-".into()),
+            r.sellsy_total
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "-".into()),
             r.calls,
             if r.ok { "✓" } else { "✗" }
         );

@@ -38,7 +38,10 @@ async fn post(
         .header("x-wc-webhook-resource", "order")
         .header("x-wc-webhook-event", topic.split('.').nth(1).unwrap_or(""))
         .header("x-wc-webhook-id", "3")
-        .header("x-wc-webhook-delivery-id", "0123456789abcdef0123456789abcdef");
+        .header(
+            "x-wc-webhook-delivery-id",
+            "0123456789abcdef0123456789abcdef",
+        );
     if let Some(sig) = signature {
         req = req.header("x-wc-webhook-signature", sig);
     }
@@ -74,7 +77,10 @@ async fn the_simulated_store_can_register_its_webhook() {
     .await;
     for hook in app.woo.webhooks() {
         assert_eq!(hook.status, "active");
-        assert!(!hook.pending_delivery, "ping was not answered 200: {hook:?}");
+        assert!(
+            !hook.pending_delivery,
+            "ping was not answered 200: {hook:?}"
+        );
     }
 }
 
@@ -97,11 +103,25 @@ async fn forged_missing_and_other_connector_signatures_are_refused_and_not_queue
     let mut tampered = body.clone();
     let pos = tampered.len() / 2;
     tampered[pos] ^= 1;
-    let (status, _) = post(&app, CONNECTOR, tampered, Some(sig.clone()), "order.created").await;
+    let (status, _) = post(
+        &app,
+        CONNECTOR,
+        tampered,
+        Some(sig.clone()),
+        "order.created",
+    )
+    .await;
     assert_eq!(status, 401);
 
     // A valid signature, sent to a connector that does not exist.
-    let (status, err) = post(&app, "shop-2", body.clone(), Some(sig.clone()), "order.created").await;
+    let (status, err) = post(
+        &app,
+        "shop-2",
+        body.clone(),
+        Some(sig.clone()),
+        "order.created",
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(err["error"], "unknown_connector");
 
@@ -149,7 +169,12 @@ async fn oversized_bodies_are_refused_with_413() {
 #[tokio::test]
 async fn only_post_is_accepted() {
     let app = receiver_only().await;
-    let res = app.http.get(app.webhook_url(CONNECTOR)).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.webhook_url(CONNECTOR))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "method_not_allowed");

@@ -12,7 +12,9 @@ const WAIT: Duration = Duration::from_secs(60);
 #[tokio::test]
 async fn one_paid_order_becomes_one_invoice_with_the_right_customer_lines_and_totals() {
     let app = TestApp::spawn(Options::default()).await;
-    let id = app.woo.create_order(french_order("Camille.Durand@Example.fr"));
+    let id = app
+        .woo
+        .create_order(french_order("Camille.Durand@Example.fr"));
     let order = app.woo.order(id).expect("order");
     let reference = format!("WC-{}", order["number"].as_str().unwrap());
 
@@ -48,14 +50,20 @@ async fn one_paid_order_becomes_one_invoice_with_the_right_customer_lines_and_to
         .iter()
         .map(|i| i["reference"].as_str().unwrap().to_owned())
         .collect();
-    assert!(refs.contains(&"TSHIRT-BIO".to_owned()) && refs.contains(&"BOOK-42".to_owned()), "{refs:?}");
+    assert!(
+        refs.contains(&"TSHIRT-BIO".to_owned()) && refs.contains(&"BOOK-42".to_owned()),
+        "{refs:?}"
+    );
     let taxes = invoice["taxes"].as_array().expect("taxes");
     let mut by_rate: Vec<(rust_decimal::Decimal, rust_decimal::Decimal)> = taxes
         .iter()
         .map(|t| (dec(&t["rate"]).normalize(), dec(&t["amount"])))
         .collect();
     by_rate.sort();
-    assert_eq!(by_rate, vec![(dec!(5.5), dec!(0.55)), (dec!(20), dec!(11.00))]);
+    assert_eq!(
+        by_rate,
+        vec![(dec!(5.5), dec!(0.55)), (dec!(20), dec!(11.00))]
+    );
 
     // The links are written back into the order.
     let invoice_id = app.order_meta(id, "woosellsy.invoice_id").unwrap();
@@ -68,7 +76,10 @@ async fn one_paid_order_becomes_one_invoice_with_the_right_customer_lines_and_to
 async fn the_same_order_delivered_many_times_even_concurrently_gives_one_invoice() {
     let app = TestApp::spawn(Options::default()).await;
     let id = app.woo.create_order(french_order("dup@example.fr"));
-    let reference = format!("WC-{}", app.woo.order(id).unwrap()["number"].as_str().unwrap());
+    let reference = format!(
+        "WC-{}",
+        app.woo.order(id).unwrap()["number"].as_str().unwrap()
+    );
     let hook = app.webhook_ids[1];
     // order.created is on its way; three more deliveries of the same order, two of them at once.
     let (a, b) = tokio::join!(app.woo.deliver(hook, id), app.woo.deliver(hook, id));
@@ -85,10 +96,18 @@ async fn the_same_order_delivered_many_times_even_concurrently_gives_one_invoice
     let mut idle = 0;
     while idle < 5 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        idle = if app.queue_depth().await == 0 { idle + 1 } else { 0 };
+        idle = if app.queue_depth().await == 0 {
+            idle + 1
+        } else {
+            0
+        };
     }
     assert_eq!(app.invoices_for(&reference).len(), 1);
-    assert_eq!(app.sellsy.individuals().len(), 1, "the customer was duplicated");
+    assert_eq!(
+        app.sellsy.individuals().len(),
+        1,
+        "the customer was duplicated"
+    );
 }
 
 #[tokio::test]
@@ -99,10 +118,21 @@ async fn a_crash_between_the_sellsy_create_and_the_state_write_still_gives_one_i
     })
     .await;
     let id = app.woo.create_order(french_order("crash@example.fr"));
-    let reference = format!("WC-{}", app.woo.order(id).unwrap()["number"].as_str().unwrap());
+    let reference = format!(
+        "WC-{}",
+        app.woo.order(id).unwrap()["number"].as_str().unwrap()
+    );
 
-    assert!(app.wait_exit(WAIT).await, "the process did not reach the crash point:\n{}", app.logs());
-    assert_eq!(app.invoices_for(&reference).len(), 1, "Sellsy should hold the invoice created before the crash");
+    assert!(
+        app.wait_exit(WAIT).await,
+        "the process did not reach the crash point:\n{}",
+        app.logs()
+    );
+    assert_eq!(
+        app.invoices_for(&reference).len(),
+        1,
+        "Sellsy should hold the invoice created before the crash"
+    );
     assert!(app.order_meta(id, "woosellsy.invoice_id").is_none());
 
     app.start(&Options::default()).await;
@@ -111,7 +141,11 @@ async fn a_crash_between_the_sellsy_create_and_the_state_write_still_gives_one_i
     })
     .await;
     let invoices = app.invoices_for(&reference);
-    assert_eq!(invoices.len(), 1, "a second invoice was created after the crash");
+    assert_eq!(
+        invoices.len(),
+        1,
+        "a second invoice was created after the crash"
+    );
     assert_eq!(
         app.order_meta(id, "woosellsy.invoice_id").unwrap(),
         json!(invoices[0]["id"].to_string())
@@ -126,16 +160,28 @@ async fn unpaid_orders_get_nothing_until_they_are_paid() {
     order["date_paid_gmt"] = json!(null);
     order["date_paid"] = json!(null);
     let id = app.woo.create_order(order);
-    let reference = format!("WC-{}", app.woo.order(id).unwrap()["number"].as_str().unwrap());
+    let reference = format!(
+        "WC-{}",
+        app.woo.order(id).unwrap()["number"].as_str().unwrap()
+    );
     app.woo.settle().await;
     let mut idle = 0;
     while idle < 5 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        idle = if app.queue_depth().await == 0 { idle + 1 } else { 0 };
+        idle = if app.queue_depth().await == 0 {
+            idle + 1
+        } else {
+            0
+        };
     }
     assert!(app.invoices_for(&reference).is_empty());
 
-    app.woo.update_order(id, json!({"status": "processing", "date_paid_gmt": "2026-11-21T09:00:00"}));
-    app.wait_until("the invoice once paid", WAIT, |a| a.invoices_for(&reference).len() == 1)
-        .await;
+    app.woo.update_order(
+        id,
+        json!({"status": "processing", "date_paid_gmt": "2026-11-21T09:00:00"}),
+    );
+    app.wait_until("the invoice once paid", WAIT, |a| {
+        a.invoices_for(&reference).len() == 1
+    })
+    .await;
 }

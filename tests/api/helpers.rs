@@ -52,8 +52,12 @@ pub fn free_port() -> u16 {
 impl TestApp {
     pub async fn spawn(opts: Options) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let woo = WooSim::start(WooSimConfig::default()).await.expect("woo sim");
-        let sellsy = SellsySim::start(SimConfig::default()).await.expect("sellsy sim");
+        let woo = WooSim::start(WooSimConfig::default())
+            .await
+            .expect("woo sim");
+        let sellsy = SellsySim::start(SimConfig::default())
+            .await
+            .expect("sellsy sim");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let config_path = dir.path().join("woosellsy.toml");
@@ -108,9 +112,16 @@ requests_per_second = 50
         };
         app.start(&opts).await;
         let url = app.webhook_url(CONNECTOR);
-        let topics: &[&str] = if opts.webhooks { &["order.created", "order.updated"] } else { &[] };
+        let topics: &[&str] = if opts.webhooks {
+            &["order.created", "order.updated"]
+        } else {
+            &[]
+        };
         for topic in topics.iter().copied() {
-            let id = app.woo.create_webhook(topic, topic, &url, WEBHOOK_SECRET).await;
+            let id = app
+                .woo
+                .create_webhook(topic, topic, &url, WEBHOOK_SECRET)
+                .await;
             app.webhook_ids.push(id);
         }
         app
@@ -147,7 +158,11 @@ requests_per_second = 50
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "woosellsy did not start:\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "woosellsy did not start:\n{}",
+                self.logs()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -206,7 +221,12 @@ requests_per_second = 50
     }
 
     /// Waits until `cond` holds, or fails with the process logs.
-    pub async fn wait_until(&self, what: &str, timeout: Duration, mut cond: impl FnMut(&TestApp) -> bool) {
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut cond: impl FnMut(&TestApp) -> bool,
+    ) {
         let deadline = Instant::now() + timeout;
         while !cond(self) {
             assert!(

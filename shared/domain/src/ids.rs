@@ -11,7 +11,9 @@ pub enum IdError {
     Connector(String),
     #[error("order id must be a positive integer, got {0:?}")]
     Order(String),
-    #[error("unknown document kind {0:?} (expected invoice, order, estimate, delivery, proforma or credit-note)")]
+    #[error(
+        "unknown document kind {0:?} (expected invoice, order, estimate, delivery, proforma or credit-note)"
+    )]
     DocumentKind(String),
 }
 

@@ -10,7 +10,7 @@ pub mod settings;
 
 pub use ids::{ClaimKey, ConnectorId, DocumentKind, IdError, OrderId};
 pub use plan::{
-    Address, CustomerKind, CustomerPlan, DocumentPlan, Exemption, LineDiscount, LineSource, PlanLine,
-    PlanTax, PlanTotals, TaxSpec,
+    Address, CustomerKind, CustomerPlan, DocumentPlan, Exemption, LineDiscount, LineSource,
+    PlanLine, PlanTax, PlanTotals, TaxSpec,
 };
 pub use settings::{ConnectorSecrets, ConnectorSettings, WooAuth};

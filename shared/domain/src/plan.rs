@@ -54,7 +54,10 @@ pub struct CustomerPlan {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CustomerKind {
     /// A person buying for themselves (no billing company).
-    Individual { first_name: String, last_name: String },
+    Individual {
+        first_name: String,
+        last_name: String,
+    },
     /// A business (billing company set); the person becomes a contact of the company.
     Company {
         name: String,
@@ -86,7 +89,11 @@ pub struct Address {
 pub enum LineSource {
     /// A product with a usable SKU (2+ characters): a catalog row on the item with that reference.
     /// For a variation, `parent_sku` is the parent product's SKU when known (declination lookup).
-    Catalog { sku: String, parent_sku: Option<String>, is_variation: bool },
+    Catalog {
+        sku: String,
+        parent_sku: Option<String>,
+        is_variation: bool,
+    },
     /// A product without a usable SKU: a free row; `reference` is the 1-character SKU when there is one.
     Product { reference: Option<String> },
     /// A shipping line (one row per WooCommerce shipping line, with its own tax).

@@ -54,7 +54,11 @@ impl Default for ConverterSettings {
 }
 
 pub fn default_worker_id() -> String {
-    format!("worker-{}-{:08x}", std::process::id(), rand::random::<u32>())
+    format!(
+        "worker-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 pub struct ConverterDeps {
@@ -72,7 +76,10 @@ pub enum Outcome {
     /// Nothing to do (stale, not paid, already done).
     Skipped { reason: String },
     /// A transient failure: process the same event again later.
-    Retry { reason: String, after: Option<Duration> },
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
     /// A permanent failure, already recorded in the order's error state: do not retry.
     Failed { reason: String },
 }
@@ -144,7 +151,11 @@ impl Converter {
             Some(order) if order.id == event.order.0 => order,
             _ => match clients.woo.get_order(event.order.0).await {
                 Ok(order) => order,
-                Err(e) => return self.woo_failure(event, "could not fetch the order", &e).await,
+                Err(e) => {
+                    return self
+                        .woo_failure(event, "could not fetch the order", &e)
+                        .await;
+                }
             },
         };
 
@@ -165,7 +176,11 @@ impl Converter {
         // Webhook payloads are built late and may be partial: plan from the store's current state.
         let order = match clients.woo.get_order(event.order.0).await {
             Ok(order) => order,
-            Err(e) => return self.woo_failure(event, "could not fetch the order", &e).await,
+            Err(e) => {
+                return self
+                    .woo_failure(event, "could not fetch the order", &e)
+                    .await;
+            }
         };
         if let Eligibility::Skip { reason } = woosellsy_mapping::eligibility(&order) {
             return self
@@ -225,7 +240,13 @@ impl Converter {
             Ok(updated) => updated,
             Err(e) => {
                 // The documents exist and are recorded on their claims: a retry only writes links.
-                return self.woo_failure(event, "documents created, writing links to the order failed", &e).await;
+                return self
+                    .woo_failure(
+                        event,
+                        "documents created, writing links to the order failed",
+                        &e,
+                    )
+                    .await;
             }
         };
         let record = OrderRecord {
@@ -458,18 +479,16 @@ fn build_clients(
     .map_err(|e| Outcome::Failed {
         reason: format!("WooCommerce client for {}: {e}", settings.id),
     })?;
-    let backend = backends
-        .backend(&settings, secrets)
-        .map_err(|e| match e {
-            PortError::Permanent { message } => Outcome::Failed { reason: message },
-            PortError::Transient {
-                message,
-                retry_after,
-            } => Outcome::Retry {
-                reason: message,
-                after: retry_after,
-            },
-        })?;
+    let backend = backends.backend(&settings, secrets).map_err(|e| match e {
+        PortError::Permanent { message } => Outcome::Failed { reason: message },
+        PortError::Transient {
+            message,
+            retry_after,
+        } => Outcome::Retry {
+            reason: message,
+            after: retry_after,
+        },
+    })?;
     Ok(ConnectorClients {
         settings,
         woo,
@@ -564,5 +583,3 @@ fn port_failure(e: PortError) -> Outcome {
         PortError::Permanent { message } => Outcome::Failed { reason: message },
     }
 }
-
-

@@ -82,7 +82,11 @@ impl Receiver {
             return r;
         }
         let Ok(connector) = ConnectorId::parse(raw_id) else {
-            return reply(StatusCode::NOT_FOUND, "unknown_connector", "no such connector");
+            return reply(
+                StatusCode::NOT_FOUND,
+                "unknown_connector",
+                "no such connector",
+            );
         };
         let (parts, body) = req.into_parts();
         self.handle_webhook(&connector, &parts.headers, body).await
@@ -113,7 +117,11 @@ impl Receiver {
         match self.store.get_connector(connector).await {
             Ok(Some(_)) => {}
             Ok(None) => {
-                return reply(StatusCode::NOT_FOUND, "unknown_connector", "no such connector");
+                return reply(
+                    StatusCode::NOT_FOUND,
+                    "unknown_connector",
+                    "no such connector",
+                );
             }
             Err(e) => {
                 warn!(connector = %connector, error = %e, "store unavailable");
@@ -172,7 +180,9 @@ impl Receiver {
         let delivery_id = wh.delivery_id.clone();
         if !HANDLED_TOPICS.contains(&topic.as_str()) {
             info!(connector = %connector, topic = %topic, delivery_id = delivery_id.as_deref().unwrap_or(""), "topic ignored");
-            return ok(json!({"status": "ignored", "reason": format!("topic {topic:?} is not handled")}));
+            return ok(
+                json!({"status": "ignored", "reason": format!("topic {topic:?} is not handled")}),
+            );
         }
 
         let Some(order) = order_id_of(&body) else {
@@ -182,7 +192,11 @@ impl Receiver {
             return ok(json!({"status": "ignored", "reason": "payload is not an order"}));
         };
         let Ok(text) = String::from_utf8(body.to_vec()) else {
-            return reply(StatusCode::BAD_REQUEST, "invalid_body", "body is not UTF-8 JSON");
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "body is not UTF-8 JSON",
+            );
         };
 
         let event = QueuedEvent {

@@ -50,7 +50,11 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(queue: Arc<dyn PullQueue>, converter: Arc<Converter>, settings: WorkerSettings) -> Self {
+    pub fn new(
+        queue: Arc<dyn PullQueue>,
+        converter: Arc<Converter>,
+        settings: WorkerSettings,
+    ) -> Self {
         Self {
             queue,
             converter,

@@ -143,7 +143,11 @@ pub trait Store: Send + Sync {
     async fn put_connector(&self, settings: &ConnectorSettings) -> PortResult<()>;
     async fn list_connectors(&self) -> PortResult<Vec<ConnectorSettings>>;
 
-    async fn get_order(&self, connector: &ConnectorId, order: OrderId) -> PortResult<Option<OrderRecord>>;
+    async fn get_order(
+        &self,
+        connector: &ConnectorId,
+        order: OrderId,
+    ) -> PortResult<Option<OrderRecord>>;
     async fn put_order(&self, record: &OrderRecord) -> PortResult<()>;
 
     /// Claims `key` for `owner` with a lease ending at `now + lease`. Atomic: of two concurrent callers
@@ -156,12 +160,28 @@ pub trait Store: Send + Sync {
         lease: Duration,
     ) -> PortResult<ClaimOutcome>;
     /// Records the created document; from then on `claim` answers `Done`. Fails if `owner` lost the claim.
-    async fn complete_claim(&self, key: &ClaimKey, owner: &str, document: &DocumentRef) -> PortResult<()>;
+    async fn complete_claim(
+        &self,
+        key: &ClaimKey,
+        owner: &str,
+        document: &DocumentRef,
+    ) -> PortResult<()>;
     /// Gives the claim up (nothing was created), so that a retry may take it at once.
     async fn release_claim(&self, key: &ClaimKey, owner: &str) -> PortResult<()>;
 
-    async fn get_mapping(&self, connector: &ConnectorId, kind: MappingKind, key: &str) -> PortResult<Option<String>>;
-    async fn put_mapping(&self, connector: &ConnectorId, kind: MappingKind, key: &str, value: &str) -> PortResult<()>;
+    async fn get_mapping(
+        &self,
+        connector: &ConnectorId,
+        kind: MappingKind,
+        key: &str,
+    ) -> PortResult<Option<String>>;
+    async fn put_mapping(
+        &self,
+        connector: &ConnectorId,
+        kind: MappingKind,
+        key: &str,
+        value: &str,
+    ) -> PortResult<()>;
 }
 
 /// Id mappings of one connector, as an accounting backend sees them.
@@ -183,7 +203,9 @@ impl MappingCache for ConnectorMappings {
         self.store.get_mapping(&self.connector, kind, key).await
     }
     async fn put(&self, kind: MappingKind, key: &str, value: &str) -> PortResult<()> {
-        self.store.put_mapping(&self.connector, kind, key, value).await
+        self.store
+            .put_mapping(&self.connector, kind, key, value)
+            .await
     }
 }
 
@@ -250,14 +272,26 @@ pub trait SecretStore: Send + Sync {
 pub trait AccountingBackend: Send + Sync {
     /// Resolves the customer, items and taxes (through `cache` first), then creates the document.
     /// Not idempotent: the caller must hold the claim.
-    async fn create_document(&self, plan: &DocumentPlan, cache: &dyn MappingCache) -> PortResult<DocumentRef>;
+    async fn create_document(
+        &self,
+        plan: &DocumentPlan,
+        cache: &dyn MappingCache,
+    ) -> PortResult<DocumentRef>;
     /// Finds a document of `plan.kind` for `plan.order_reference` created earlier (crash recovery).
-    async fn find_document(&self, plan: &DocumentPlan, cache: &dyn MappingCache) -> PortResult<Option<DocumentRef>>;
+    async fn find_document(
+        &self,
+        plan: &DocumentPlan,
+        cache: &dyn MappingCache,
+    ) -> PortResult<Option<DocumentRef>>;
     /// API calls made by this backend instance so far (for the demo and logs).
     fn calls_made(&self) -> u64;
 }
 
 /// Builds the backend of one connector (keeps token caches and rate limiters per connector).
 pub trait BackendFactory: Send + Sync {
-    fn backend(&self, settings: &ConnectorSettings, secrets: &ConnectorSecrets) -> PortResult<Arc<dyn AccountingBackend>>;
+    fn backend(
+        &self,
+        settings: &ConnectorSettings,
+        secrets: &ConnectorSecrets,
+    ) -> PortResult<Arc<dyn AccountingBackend>>;
 }
