@@ -185,3 +185,99 @@ async fn unpaid_orders_get_nothing_until_they_are_paid() {
     })
     .await;
 }
+
+/// Waits until the queue stays empty for a second (every delivery, including the one our own
+/// write-back fires, has been handled).
+async fn drain(app: &TestApp) {
+    app.woo.settle().await;
+    let mut idle = 0;
+    while idle < 5 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        app.woo.settle().await;
+        idle = if app.queue_depth().await == 0 {
+            idle + 1
+        } else {
+            0
+        };
+    }
+}
+
+#[tokio::test]
+async fn the_link_write_back_does_not_loop_and_a_late_old_delivery_changes_nothing() {
+    let app = TestApp::spawn(Options::default()).await;
+    let id = app.woo.create_order(french_order("loop@example.fr"));
+    let reference = format!(
+        "WC-{}",
+        app.woo.order(id).unwrap()["number"].as_str().unwrap()
+    );
+    // The order.created payload as WooCommerce would have signed it before anything happened.
+    let first_version = woocommerce::php_json::encode(&app.woo.order(id).unwrap());
+
+    app.wait_until("the invoice link", WAIT, |a| {
+        a.order_meta(id, "woosellsy.invoice_id").is_some()
+    })
+    .await;
+    drain(&app).await;
+    let path = format!("/wp-json/wc/v3/orders/{id}");
+    let writes = app
+        .woo
+        .rest_writes()
+        .into_iter()
+        .filter(|w| w.path == path)
+        .count();
+    assert_eq!(
+        writes, 1,
+        "the write-back fired an order.updated that was written back again"
+    );
+    let calls = app.sellsy.calls().len();
+
+    // A delayed delivery of the first version arrives last.
+    let sig =
+        woocommerce::webhook::signature(first_version.as_bytes(), crate::helpers::WEBHOOK_SECRET);
+    let res = app
+        .http
+        .post(app.webhook_url(crate::helpers::CONNECTOR))
+        .header("content-type", "application/json")
+        .header("x-wc-webhook-topic", "order.created")
+        .header("x-wc-webhook-signature", sig)
+        .header(
+            "x-wc-webhook-delivery-id",
+            "ffffffffffffffffffffffffffffffff",
+        )
+        .body(first_version)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    drain(&app).await;
+    assert_eq!(app.invoices_for(&reference).len(), 1);
+    assert_eq!(
+        app.sellsy.calls().len(),
+        calls,
+        "a stale delivery cost Sellsy calls"
+    );
+}
+
+#[tokio::test]
+async fn an_order_whose_totals_cannot_be_reconciled_is_not_invoiced_and_says_why() {
+    let app = TestApp::spawn(Options::default()).await;
+    let mut order = french_order("gap@example.fr");
+    // WooCommerce says 80.00 but its lines come to 76.55: not a rounding difference.
+    order["total"] = json!("80.00");
+    let id = app.woo.create_order(order);
+    let reference = format!(
+        "WC-{}",
+        app.woo.order(id).unwrap()["number"].as_str().unwrap()
+    );
+    app.wait_until("the error in the order meta", WAIT, |a| {
+        a.order_meta(id, "woosellsy.error").is_some()
+    })
+    .await;
+    let reason = app.order_meta(id, "woosellsy.error").unwrap();
+    assert!(
+        reason.as_str().unwrap_or_default().contains("80"),
+        "{reason}"
+    );
+    drain(&app).await;
+    assert!(app.invoices_for(&reference).is_empty());
+}
