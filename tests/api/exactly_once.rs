@@ -281,3 +281,30 @@ async fn an_order_whose_totals_cannot_be_reconciled_is_not_invoiced_and_says_why
     drain(&app).await;
     assert!(app.invoices_for(&reference).is_empty());
 }
+
+#[tokio::test]
+async fn orders_of_the_same_new_customer_at_once_create_the_customer_and_items_once() {
+    let app = TestApp::spawn(Options::default()).await;
+    let ids: Vec<u64> = (0..4)
+        .map(|_| app.woo.create_order(french_order("Same.Person@example.fr")))
+        .collect();
+    app.wait_until("four invoice links", WAIT, |a| {
+        ids.iter()
+            .all(|id| a.order_meta(*id, "woosellsy.invoice_id").is_some())
+    })
+    .await;
+    assert_eq!(app.sellsy.invoices().len(), 4);
+    assert_eq!(
+        app.sellsy.individuals().len(),
+        1,
+        "the customer was created more than once"
+    );
+    let mut refs: Vec<String> = app
+        .sellsy
+        .items()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    refs.sort();
+    assert_eq!(refs, vec!["BOOK-42".to_owned(), "TSHIRT-BIO".to_owned()]);
+}

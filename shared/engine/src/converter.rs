@@ -88,6 +88,11 @@ struct ConnectorClients {
     settings: ConnectorSettings,
     woo: WooClient,
     backend: Arc<dyn AccountingBackend>,
+    /// Serialises document creation per connector in this process. Claims make each *order* exactly
+    /// once, but two orders of the same new customer (or new SKU) created at once would each create
+    /// that customer (or item) in Sellsy. The account's rate limit already serialises the calls, so
+    /// this costs little throughput.
+    create_lock: tokio::sync::Mutex<()>,
 }
 
 pub struct Converter {
@@ -217,10 +222,12 @@ impl Converter {
                 order: event.order,
                 kind,
             };
-            let doc = match self
-                .create_once(&key, &planned.plan, clients.backend.as_ref(), &cache)
-                .await
-            {
+            let created = {
+                let _one_at_a_time = clients.create_lock.lock().await;
+                self.create_once(&key, &planned.plan, clients.backend.as_ref(), &cache)
+                    .await
+            };
+            let doc = match created {
                 Ok(doc) => doc,
                 Err(PortError::Permanent { message }) => {
                     let reason = format!("{kind} not created: {message}");
@@ -355,16 +362,20 @@ impl Converter {
             }
             Err(e) => return Err(port_failure(e)),
         };
-        let clients = Arc::new(build_clients(
+        let built = Arc::new(build_clients(
             settings,
             &secrets,
             self.deps.backends.as_ref(),
         )?);
-        self.clients
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(event.connector.as_str().to_owned(), clients.clone());
-        Ok(clients)
+        // Two first events may have built clients at once: keep one, so both share its create lock.
+        let mut map = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map
+            .entry(event.connector.as_str().to_owned())
+            .or_insert_with(|| built.clone());
+        if entry.settings != built.settings {
+            *entry = built;
+        }
+        Ok(entry.clone())
     }
 
     async fn finish_skipped(
@@ -493,6 +504,7 @@ fn build_clients(
         settings,
         woo,
         backend,
+        create_lock: tokio::sync::Mutex::new(()),
     })
 }
 

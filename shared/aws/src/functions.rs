@@ -1,0 +1,350 @@
+//! The two Lambda functions, as library code so that tests drive exactly what runs on AWS (the binaries
+//! in `functions/` only build these and hand them to the runtime).
+//!
+//! * [`WebhookFunction`]: API Gateway HTTP API request → the engine's [`Receiver`] → response.
+//! * [`ConverterFunction`]: SQS FIFO batch → the engine's [`Converter`], record by record in order, with
+//!   the partial-batch rule of [`crate::sqs_batch`]. `Done`/`Skipped` and `Failed` (already recorded on
+//!   the order by the converter) are acknowledged; `Retry` is reported failed, after setting the
+//!   message's visibility to the retry delay (the converter's hint, else exponential backoff). On the
+//!   last delivery before the dead-letter queue the failure is also recorded on the order, so the
+//!   merchant sees why. A record that is not a queued event at all is never acknowledged: it goes to
+//!   the dead-letter queue for an operator, without holding up other orders.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use tracing::{Instrument, error, info_span, warn};
+use woosellsy_domain::{ConnectorSecrets, ConnectorSettings};
+use woosellsy_engine::{
+    Converter, ConverterDeps, ConverterSettings, Outcome, Receiver, ReceiverLimits,
+};
+use woosellsy_ports::{AccountingBackend, BackendFactory, PortResult, QueuedEvent};
+
+use crate::env::{EnvError, FunctionEnv, names};
+use crate::http_api::{from_receiver_response, to_receiver_request};
+use crate::sqs_batch::{RecordOutcome, process_fifo_batch};
+use crate::{DynamoStore, SecretsManagerSecrets, SqsQueue};
+
+/// Longest retry delay (SQS allows 12 h of visibility; a quarter of an hour keeps orders flowing).
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(900);
+
+/// The receiver function.
+pub struct WebhookFunction {
+    receiver: Receiver,
+}
+
+impl WebhookFunction {
+    pub fn new(receiver: Receiver) -> Self {
+        Self { receiver }
+    }
+
+    /// The receiver on the stack's table, secrets and queue.
+    pub fn from_env(config: &SdkConfig, env: &FunctionEnv) -> Result<Self, EnvError> {
+        let queue_url = env
+            .queue_url
+            .clone()
+            .ok_or(EnvError::Missing(names::QUEUE_URL))?;
+        let store = DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(config),
+            env.table_name.clone(),
+        );
+        let secrets = SecretsManagerSecrets::new(
+            aws_sdk_secretsmanager::Client::new(config),
+            env.secret_prefix.clone(),
+        )
+        .with_ttl(env.secrets_ttl);
+        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(config), queue_url);
+        Ok(Self::new(Receiver::new(
+            Arc::new(store),
+            Arc::new(secrets),
+            Arc::new(queue),
+            ReceiverLimits::default(),
+        )))
+    }
+
+    pub async fn handle(
+        &self,
+        req: lambda_http::Request,
+    ) -> lambda_http::Response<lambda_http::Body> {
+        let req = to_receiver_request(req);
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned()
+        };
+        let span = info_span!(
+            "webhook",
+            path = %req.uri().path(),
+            delivery_id = %header("x-wc-webhook-delivery-id"),
+            topic = %header("x-wc-webhook-topic"),
+        );
+        from_receiver_response(self.receiver.handle(req).instrument(span).await)
+    }
+}
+
+/// Caps every connector's Sellsy request rate at the stack's `SellsyMaxRequestsPerSecond`.
+pub struct CappedRate {
+    inner: Arc<dyn BackendFactory>,
+    max_rps: u32,
+}
+
+impl CappedRate {
+    pub fn new(inner: Arc<dyn BackendFactory>, max_rps: u32) -> Self {
+        Self {
+            inner,
+            max_rps: max_rps.max(1),
+        }
+    }
+}
+
+impl BackendFactory for CappedRate {
+    fn backend(
+        &self,
+        settings: &ConnectorSettings,
+        secrets: &ConnectorSecrets,
+    ) -> PortResult<Arc<dyn AccountingBackend>> {
+        if settings.sellsy_requests_per_second <= self.max_rps {
+            return self.inner.backend(settings, secrets);
+        }
+        let mut capped = settings.clone();
+        capped.sellsy_requests_per_second = self.max_rps;
+        self.inner.backend(&capped, secrets)
+    }
+}
+
+/// How the converter function retries.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Queue URL, to set a retried message's visibility; `None` leaves the queue's default timeout.
+    pub queue_url: Option<String>,
+    /// The queue's `maxReceiveCount`.
+    pub max_receives: Option<u32>,
+    /// First delay, doubled per delivery up to [`MAX_RETRY_DELAY`].
+    pub base: Duration,
+}
+
+/// The delay before delivery `receives + 1`.
+pub fn backoff(base: Duration, receives: u32) -> Duration {
+    let doublings = receives.saturating_sub(1).min(16);
+    base.saturating_mul(1u32 << doublings).min(MAX_RETRY_DELAY)
+}
+
+/// The converter function.
+pub struct ConverterFunction {
+    converter: Converter,
+    sqs: aws_sdk_sqs::Client,
+    retry: RetryPolicy,
+}
+
+impl ConverterFunction {
+    pub fn new(converter: Converter, sqs: aws_sdk_sqs::Client, retry: RetryPolicy) -> Self {
+        Self {
+            converter,
+            sqs,
+            retry,
+        }
+    }
+
+    /// The converter on the stack's table and secrets, creating documents through `backends`.
+    pub fn from_env(
+        config: &SdkConfig,
+        env: &FunctionEnv,
+        backends: Arc<dyn BackendFactory>,
+    ) -> Self {
+        let store = DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(config),
+            env.table_name.clone(),
+        );
+        let secrets = SecretsManagerSecrets::new(
+            aws_sdk_secretsmanager::Client::new(config),
+            env.secret_prefix.clone(),
+        )
+        .with_ttl(env.secrets_ttl);
+        let backends: Arc<dyn BackendFactory> = match env.sellsy_max_rps {
+            Some(max) => Arc::new(CappedRate::new(backends, max)),
+            None => backends,
+        };
+        let converter = Converter::new(ConverterDeps {
+            store: Arc::new(store),
+            secrets: Arc::new(secrets),
+            backends,
+            settings: ConverterSettings::default(),
+        });
+        let retry = RetryPolicy {
+            queue_url: env.queue_url.clone(),
+            max_receives: env.max_receives,
+            base: env.retry_base,
+        };
+        Self::new(converter, aws_sdk_sqs::Client::new(config), retry)
+    }
+
+    pub fn converter(&self) -> &Converter {
+        &self.converter
+    }
+
+    /// Handles one batch; never fails as a whole (every record gets its own verdict).
+    pub async fn handle(&self, event: &SqsEvent) -> SqsBatchResponse {
+        process_fifo_batch(event, |record| self.handle_record(record)).await
+    }
+
+    async fn handle_record(&self, record: &SqsMessage) -> RecordOutcome {
+        let message_id = record.message_id.as_deref().unwrap_or("");
+        let receives = record
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1);
+        let decoded = record
+            .body
+            .as_deref()
+            .ok_or_else(|| "the message has no body".to_owned())
+            .and_then(|body| serde_json::from_str::<QueuedEvent>(body).map_err(|e| e.to_string()));
+        let event = match decoded {
+            Ok(event) => event,
+            Err(reason) => {
+                error!(message_id, receives, %reason, "not a queued event: left for the dead-letter queue");
+                return self.retry_later(record, receives, None).await;
+            }
+        };
+        let span = info_span!(
+            "record",
+            message_id,
+            receives,
+            connector = %event.connector,
+            order_id = %event.order,
+            delivery_id = event.delivery_id.as_deref().unwrap_or(""),
+        );
+        let outcome = self
+            .converter
+            .process(&event)
+            .instrument(span.clone())
+            .await;
+        match outcome {
+            Outcome::Done { .. } | Outcome::Skipped { .. } | Outcome::Failed { .. } => {
+                RecordOutcome::Ack
+            }
+            Outcome::Retry { reason, after } => {
+                if self.retry.max_receives.is_some_and(|max| receives >= max) {
+                    warn!(parent: &span, %reason, "last delivery failed: the event goes to the dead-letter queue");
+                    let why = format!(
+                        "gave up after {receives} attempts (event kept in the dead-letter queue): {reason}"
+                    );
+                    self.converter
+                        .record_failure(&event, &why)
+                        .instrument(span)
+                        .await;
+                }
+                self.retry_later(record, receives, after).await
+            }
+        }
+    }
+
+    async fn retry_later(
+        &self,
+        record: &SqsMessage,
+        receives: u32,
+        after: Option<Duration>,
+    ) -> RecordOutcome {
+        let (Some(url), Some(receipt)) = (&self.retry.queue_url, &record.receipt_handle) else {
+            return RecordOutcome::Retry;
+        };
+        let delay = after
+            .unwrap_or_else(|| backoff(self.retry.base, receives))
+            .min(MAX_RETRY_DELAY);
+        let seconds = i32::try_from(delay.as_secs()).unwrap_or(i32::MAX);
+        // Best effort: if it fails, the queue's own visibility timeout applies.
+        if let Err(e) = self
+            .sqs
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+        {
+            warn!(message_id = record.message_id.as_deref().unwrap_or(""), error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "could not set the retry delay");
+        }
+        RecordOutcome::Retry
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use woosellsy_domain::{ConnectorId, DocumentPlan};
+    use woosellsy_ports::{DocumentRef, MappingCache};
+
+    #[test]
+    fn backoff_doubles_per_delivery_up_to_a_cap() {
+        let base = Duration::from_secs(10);
+        assert_eq!(backoff(base, 1), Duration::from_secs(10));
+        assert_eq!(backoff(base, 2), Duration::from_secs(20));
+        assert_eq!(backoff(base, 4), Duration::from_secs(80));
+        assert_eq!(backoff(base, 7), Duration::from_secs(640));
+        assert_eq!(backoff(base, 8), MAX_RETRY_DELAY);
+        assert_eq!(backoff(base, 1000), MAX_RETRY_DELAY);
+        assert_eq!(backoff(Duration::ZERO, 5), Duration::ZERO);
+    }
+
+    struct Seen(Mutex<Vec<u32>>);
+    struct NoBackend;
+    #[async_trait::async_trait]
+    impl AccountingBackend for NoBackend {
+        async fn create_document(
+            &self,
+            _: &DocumentPlan,
+            _: &dyn MappingCache,
+        ) -> PortResult<DocumentRef> {
+            Err(woosellsy_ports::PortError::permanent("unused"))
+        }
+        async fn find_document(
+            &self,
+            _: &DocumentPlan,
+            _: &dyn MappingCache,
+        ) -> PortResult<Option<DocumentRef>> {
+            Ok(None)
+        }
+        fn calls_made(&self) -> u64 {
+            0
+        }
+    }
+    impl BackendFactory for Seen {
+        fn backend(
+            &self,
+            settings: &ConnectorSettings,
+            _: &ConnectorSecrets,
+        ) -> PortResult<Arc<dyn AccountingBackend>> {
+            self.0
+                .lock()
+                .unwrap()
+                .push(settings.sellsy_requests_per_second);
+            Ok(Arc::new(NoBackend))
+        }
+    }
+
+    #[test]
+    fn the_stack_caps_each_connectors_sellsy_rate() {
+        let seen = Arc::new(Seen(Mutex::new(Vec::new())));
+        let capped = CappedRate::new(seen.clone(), 4);
+        let secrets: ConnectorSecrets = serde_json::from_value(serde_json::json!({
+            "woocommerce_consumer_key": "k", "woocommerce_consumer_secret": "s", "webhook_secret": "w",
+            "sellsy_client_id": "c", "sellsy_client_secret": "x"
+        }))
+        .unwrap();
+        let mut settings: ConnectorSettings = serde_json::from_value(serde_json::json!({
+            "id": "shop", "woocommerce_url": "https://s.example", "sellsy_api_url": "https://a.example",
+            "sellsy_token_url": "https://t.example", "sellsy_requests_per_second": 10
+        }))
+        .unwrap();
+        assert_eq!(settings.id, ConnectorId::parse("shop").unwrap());
+        capped.backend(&settings, &secrets).unwrap();
+        settings.sellsy_requests_per_second = 2;
+        capped.backend(&settings, &secrets).unwrap();
+        assert_eq!(*seen.0.lock().unwrap(), [4, 2]);
+    }
+}
