@@ -5,6 +5,7 @@
 //! `shared/` crates; this binary only wires them.
 
 mod app;
+mod aws;
 mod config;
 mod demo;
 
@@ -57,6 +58,34 @@ enum Command {
         )]
         config: PathBuf,
     },
+    /// Operate a deployment on AWS.
+    Aws {
+        #[command(subcommand)]
+        command: AwsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AwsCommand {
+    /// Write the connectors of a config file into a deployed stack (DynamoDB settings, Secrets
+    /// Manager keys). AWS credentials and region as usual (environment, profile, SSO…).
+    Register {
+        /// Connectors to register (the `[[connector]]` blocks; `listen`/`data_dir` are ignored).
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The SAM stack name: the table and secret names follow from it.
+        #[arg(long)]
+        stack: Option<String>,
+        /// Explicit table name (overrides the stack's).
+        #[arg(long)]
+        table: Option<String>,
+        /// Explicit secret name prefix, e.g. `woosellsy/prod/connectors/`.
+        #[arg(long)]
+        secret_prefix: Option<String>,
+        /// Only this connector of the file.
+        #[arg(long)]
+        connector: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,6 +111,25 @@ fn main() -> ExitCode {
             } => app::serve_command(&config, receiver_only).await,
             Command::Demo { data_dir } => demo::run(data_dir).await,
             Command::Orders { config } => app::orders_command(&config).await,
+            Command::Aws {
+                command:
+                    AwsCommand::Register {
+                        config,
+                        stack,
+                        table,
+                        secret_prefix,
+                        connector,
+                    },
+            } => {
+                aws::register(aws::RegisterArgs {
+                    config: &config,
+                    stack: stack.as_deref(),
+                    table: table.as_deref(),
+                    secret_prefix: secret_prefix.as_deref(),
+                    connector: connector.as_deref(),
+                })
+                .await
+            }
         }
     });
     match result {

@@ -2,6 +2,7 @@
 //! against the WooCommerce and Sellsy simulators and asserts what a merchant would see — invoices in
 //! Sellsy, links in the order, HTTP answers at the edge — never internal state.
 
+mod aws_register;
 mod edge;
 mod exactly_once;
 mod helpers;

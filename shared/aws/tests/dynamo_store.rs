@@ -1,7 +1,7 @@
 //! DynamoStore against moto_server: the ports' conformance suite, plus what is specific to DynamoDB
 //! (key design, TTL'd mappings read as absent once expired, keys too long for a sort key).
 
-mod common;
+use woosellsy_aws::testkit as common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! deployed code can be pointed at an emulator without a code path of its own. One test in its own
 //! binary: it sets process environment variables.
 
-mod common;
+use woosellsy_aws::testkit as common;
 
 use common::Moto;
 

@@ -5,7 +5,7 @@
 //! webhook → queue → converter → exactly one Sellsy invoice per order, duplicates and a poison message
 //! included: the poison message ends in the dead-letter queue while the other orders go through.
 
-mod common;
+use woosellsy_aws::testkit as common;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! SecretsManagerSecrets and register_connector against moto_server: per-container caching with a TTL,
 //! negative caching, decoding errors that never leak a value, and the operator's registration path.
 
-mod common;
+use woosellsy_aws::testkit as common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! SqsQueue against moto_server's SQS FIFO: group ids, content-based dedup ids, per-group order and
 //! locking, and the pointer fallback for bodies over the size limit.
 
-mod common;
+use woosellsy_aws::testkit as common;
 
 use std::collections::HashMap;
 

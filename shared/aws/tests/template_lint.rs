@@ -6,7 +6,7 @@
 //! The tools come from `.venv` (infra/requirements.txt) or `WOOSELLSY_CFN_LINT` / `WOOSELLSY_SAM`;
 //! missing tools skip loudly unless `WOOSELLSY_REQUIRE_TOOLS=1`.
 
-mod common;
+use woosellsy_aws::testkit as common;
 
 use std::path::PathBuf;
 use std::process::Command;

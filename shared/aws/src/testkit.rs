@@ -1,9 +1,8 @@
-//! Test support: a private `moto_server` per test on 127.0.0.1, and SDK clients pointed at it.
+//! Test support (used by this crate's tests and the workspace's black-box tests): a private `moto_server` per test on 127.0.0.1, and SDK clients pointed at it.
 //!
 //! The binary comes from `WOOSELLSY_MOTO_SERVER`, else `.venv/bin/moto_server` at the workspace root
 //! (`.ci/run` installs it from `infra/requirements.txt`). Without it a test is skipped with a loud
 //! message, unless `WOOSELLSY_REQUIRE_MOTO=1` (CI), where it fails.
-#![allow(dead_code)]
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -94,7 +93,7 @@ impl Moto {
     }
 
     pub async fn config(&self) -> SdkConfig {
-        woosellsy_aws::sdk_config_for_endpoint(&self.endpoint, REGION).await
+        crate::sdk_config_for_endpoint(&self.endpoint, REGION).await
     }
 }
 
