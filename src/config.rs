@@ -109,6 +109,8 @@ pub struct ConnectorConfig {
     pub vat_meta_keys: Vec<String>,
     #[serde(default = "default_reference_prefix")]
     pub order_reference_prefix: String,
+    #[serde(default)]
+    pub verify_totals_with_sellsy: bool,
     pub woocommerce: WooConfig,
     pub sellsy: SellsyConfig,
 }
@@ -199,6 +201,7 @@ impl ConnectorConfig {
             vat_meta_keys: self.vat_meta_keys.clone(),
             order_reference_prefix: self.order_reference_prefix.clone(),
             sellsy_requests_per_second: self.sellsy.requests_per_second.max(1),
+            verify_totals_with_sellsy: self.verify_totals_with_sellsy,
         }
     }
 

@@ -37,6 +37,11 @@ pub struct ConnectorSettings {
     /// Requests per second the connector allows itself against Sellsy (the account quota is shared).
     #[serde(default = "default_sellsy_rps")]
     pub sellsy_requests_per_second: u32,
+    /// Before creating a document, ask Sellsy to compute it (`POST /invoices/compute`, one more API
+    /// call) and refuse to create it unless Sellsy's totals equal WooCommerce's. The plan is already
+    /// checked against our model of Sellsy's arithmetic; this checks it against Sellsy itself.
+    #[serde(default)]
+    pub verify_totals_with_sellsy: bool,
 }
 
 /// WooCommerce REST authentication.

@@ -57,11 +57,22 @@ const COMPANY_NAME_MAX: usize = 250;
 #[derive(Debug, Clone)]
 pub struct SellsyBackend {
     client: Client,
+    verify_with_compute: bool,
 }
 
 impl SellsyBackend {
     pub fn new(client: Client) -> Self {
-        SellsyBackend { client }
+        SellsyBackend {
+            client,
+            verify_with_compute: false,
+        }
+    }
+
+    /// Asks Sellsy to compute each invoice before creating it, and refuses a total that differs from
+    /// the plan's (see `ConnectorSettings::verify_totals_with_sellsy`).
+    pub fn verifying_totals(mut self, verify: bool) -> Self {
+        self.verify_with_compute = verify;
+        self
     }
 
     /// The client this backend calls (shared with every backend of the same connector).
@@ -422,6 +433,9 @@ impl SellsyBackend {
             rows,
             note: note_html(&plan.notes),
         };
+        if self.verify_with_compute {
+            self.check_computed_totals(plan, &body).await?;
+        }
         let invoice = self.client.create_invoice(&body).await.map_err(|e| {
             let what = format!("creating the Sellsy invoice for {}", body.order_reference);
             match e {
@@ -442,6 +456,36 @@ impl SellsyBackend {
             "Sellsy invoice created"
         );
         Ok(document_ref(&invoice))
+    }
+
+    /// `POST /invoices/compute` and compare with the plan: Sellsy's own arithmetic, not our model of it.
+    async fn check_computed_totals(
+        &self,
+        plan: &DocumentPlan,
+        body: &NewInvoice,
+    ) -> PortResult<()> {
+        let computed = self
+            .client
+            .compute_invoice(body)
+            .await
+            .map_err(|e| port_error("computing the Sellsy invoice", e))?;
+        let total = computed.amounts.as_ref().and_then(|a| a.total_incl_tax);
+        if total != Some(plan.totals.incl_tax) {
+            return Err(PortError::permanent(format!(
+                "Sellsy computes this invoice to {} where WooCommerce says {} {}; nothing was created",
+                total.map_or_else(|| "nothing".to_owned(), |t| t.to_string()),
+                plan.totals.incl_tax,
+                plan.currency
+            )));
+        }
+        let computed_tax: Decimal = computed.taxes.iter().filter_map(|t| t.amount).sum();
+        if computed_tax != plan.totals.tax {
+            return Err(PortError::permanent(format!(
+                "Sellsy computes {computed_tax} of tax on this invoice where WooCommerce says {}; nothing was created",
+                plan.totals.tax
+            )));
+        }
+        Ok(())
     }
 
     async fn find_invoice(
@@ -1077,9 +1121,10 @@ impl BackendFactory for SellsyBackendFactory {
         settings: &ConnectorSettings,
         secrets: &ConnectorSecrets,
     ) -> PortResult<Arc<dyn AccountingBackend>> {
-        Ok(Arc::new(SellsyBackend::new(
-            self.client(settings, secrets)?,
-        )))
+        Ok(Arc::new(
+            SellsyBackend::new(self.client(settings, secrets)?)
+                .verifying_totals(settings.verify_totals_with_sellsy),
+        ))
     }
 }
 
