@@ -66,6 +66,34 @@ async fn concurrent_requests_share_one_mint() {
 }
 
 #[tokio::test]
+async fn a_token_endpoint_that_wants_json_gets_json_and_it_is_remembered() {
+    let stub = Stub::start(|r| {
+        if r.is("GET", "/currencies") {
+            Reply::page(currencies())
+        } else {
+            Reply::not_found()
+        }
+    })
+    .await;
+    stub.accept_json_tokens_only();
+    let client = stub.client();
+
+    client.list_currencies().await.unwrap();
+    let bodies = stub.token_bodies();
+    assert_eq!(bodies.len(), 2, "one form attempt, then JSON: {bodies:?}");
+    let json: serde_json::Value = serde_json::from_str(&bodies[1]).expect("JSON body");
+    assert_eq!(json["grant_type"], "client_credentials");
+    assert_eq!(json["client_id"], "client-42");
+
+    // The next mint goes straight to JSON.
+    stub.revoke_tokens();
+    client.list_currencies().await.unwrap();
+    let bodies = stub.token_bodies();
+    assert_eq!(bodies.len(), 3);
+    assert!(serde_json::from_str::<serde_json::Value>(&bodies[2]).is_ok());
+}
+
+#[tokio::test]
 async fn a_token_refused_twice_is_an_auth_error_not_a_loop() {
     let stub = Stub::start(|_| Reply::error(401, "Invalid token", json!({}))).await;
     let client = stub.client();

@@ -19,7 +19,7 @@ mod ops;
 pub mod types;
 
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -154,6 +154,8 @@ struct Inner {
     token: tokio::sync::Mutex<Option<CachedToken>>,
     calls: AtomicU64,
     token_calls: AtomicU64,
+    /// The token endpoint's body format that last worked (see [`Client::mint`]).
+    token_as_json: AtomicBool,
     quota: StdMutex<QuotaSnapshot>,
 }
 
@@ -208,6 +210,7 @@ impl Client {
                 token: tokio::sync::Mutex::new(None),
                 calls: AtomicU64::new(0),
                 token_calls: AtomicU64::new(0),
+                token_as_json: AtomicBool::new(false),
                 quota: StdMutex::new(QuotaSnapshot::default()),
             }),
         })
@@ -253,6 +256,44 @@ impl Client {
         }
     }
 
+    /// One `client_credentials` request, form-encoded or JSON.
+    async fn request_token(
+        &self,
+        as_json: bool,
+    ) -> Result<(StatusCode, Option<Duration>, bytes::Bytes), Error> {
+        self.inner.token_calls.fetch_add(1, Ordering::Relaxed);
+        let fields = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.inner.client_id.as_str()),
+            ("client_secret", self.inner.client_secret.expose_secret()),
+        ];
+        let request = self
+            .inner
+            .http
+            .post(&self.inner.token_url)
+            .header(ACCEPT, "application/json");
+        let request = if as_json {
+            let map: serde_json::Map<String, serde_json::Value> = fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+                .collect();
+            request.json(&map)
+        } else {
+            request.form(&fields)
+        };
+        let resp = request
+            .send()
+            .await
+            .map_err(|e| transport("the token endpoint", &e))?;
+        let status = resp.status();
+        let retry_after = retry_after(resp.headers());
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| transport("the token endpoint", &e))?;
+        Ok((status, retry_after, body))
+    }
+
     async fn mint(&self) -> Result<CachedToken, Error> {
         #[derive(Deserialize)]
         struct TokenAnswer {
@@ -265,27 +306,19 @@ impl Client {
             error: Option<String>,
             error_description: Option<String>,
         }
-        self.inner.token_calls.fetch_add(1, Ordering::Relaxed);
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.inner.client_id.as_str()),
-            ("client_secret", self.inner.client_secret.expose_secret()),
-        ];
-        let resp = self
-            .inner
-            .http
-            .post(&self.inner.token_url)
-            .header(ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| transport("the token endpoint", &e))?;
-        let status = resp.status();
-        let retry_after = retry_after(resp.headers());
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport("the token endpoint", &e))?;
+        // OAuth 2 (RFC 6749 §4.4) sends the token request form-encoded, and so do most Sellsy
+        // clients; Sellsy's own documentation shows a JSON body. Ask one way and, if the endpoint
+        // refuses the request itself (not a throttle or an outage), ask once more the other way,
+        // remembering which one worked.
+        let as_json = self.inner.token_as_json.load(Ordering::Relaxed);
+        let (mut status, mut retry_after, mut body) = self.request_token(as_json).await?;
+        if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
+            let (s2, r2, b2) = self.request_token(!as_json).await?;
+            if s2.is_success() {
+                self.inner.token_as_json.store(!as_json, Ordering::Relaxed);
+                (status, retry_after, body) = (s2, r2, b2);
+            }
+        }
         tracing::debug!(target: "sellsy", method = "POST", path = "token", status = status.as_u16(), "sellsy token request");
         if !status.is_success() {
             if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {

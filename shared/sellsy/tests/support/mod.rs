@@ -93,6 +93,8 @@ struct State {
     /// Tokens numbered below this are refused (simulates expiry/revocation on Sellsy's side).
     valid_from: AtomicUsize,
     refuse_tokens: AtomicBool,
+    /// The token endpoint only understands a JSON body (as Sellsy's documentation shows it).
+    json_tokens_only: AtomicBool,
 }
 
 pub struct Stub {
@@ -118,6 +120,7 @@ impl Stub {
             issued: AtomicUsize::new(0),
             valid_from: AtomicUsize::new(1),
             refuse_tokens: AtomicBool::new(false),
+            json_tokens_only: AtomicBool::new(false),
         });
         let shared = state.clone();
         let app = axum::Router::new().fallback(
@@ -195,6 +198,11 @@ impl Stub {
     pub fn refuse_credentials(&self) {
         self.state.refuse_tokens.store(true, Ordering::SeqCst);
     }
+
+    /// The token endpoint answers 400 to anything but a JSON body.
+    pub fn accept_json_tokens_only(&self) {
+        self.state.json_tokens_only.store(true, Ordering::SeqCst);
+    }
 }
 
 fn serve(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
@@ -205,6 +213,15 @@ fn serve(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Byte
             .lock()
             .unwrap()
             .push(String::from_utf8_lossy(&body).into_owned());
+        if state.json_tokens_only.load(Ordering::SeqCst)
+            && serde_json::from_slice::<Value>(&body).is_err()
+        {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({"error": "invalid_request", "error_description": "The request body must be JSON"})),
+            )
+                .into_response();
+        }
         if state.refuse_tokens.load(Ordering::SeqCst) {
             return (
                 StatusCode::UNAUTHORIZED,
