@@ -242,7 +242,9 @@ impl Converter {
 
         // Links back into the order. Our own PUT fires an `order.updated`; recording the version it
         // produced makes that event a no-op.
-        let meta = link_meta(&documents);
+        let mut meta = link_meta(&documents);
+        // `null` deletes the key: clears an error written by an earlier failed attempt.
+        meta.push(("woosellsy.error".to_owned(), serde_json::Value::Null));
         let written = match clients.woo.update_order_meta(order.id, &meta).await {
             Ok(updated) => updated,
             Err(e) => {
@@ -411,7 +413,6 @@ impl Converter {
         documents: std::collections::BTreeMap<DocumentKind, DocumentRef>,
         reason: String,
     ) -> Outcome {
-        let mut record = record.unwrap_or_else(|| empty_record(event));
         let mut modified = order.date_modified_gmt;
         let mut meta = link_meta(&documents);
         meta.push(("woosellsy.error".to_owned(), json!(reason)));
@@ -420,13 +421,10 @@ impl Converter {
             Ok(updated) => modified = newest(modified, updated.date_modified_gmt),
             Err(e) => warn!(error = %e, "could not write the error into the order meta"),
         }
-        record.state = OrderState::Error {
-            reason: reason.clone(),
-        };
-        record.documents = documents;
-        record.last_modified_gmt = newest(record.last_modified_gmt, modified);
-        record.updated_at = Utc::now();
-        if let Err(e) = self.deps.store.put_order(&record).await {
+        if let Err(e) = self
+            .save_error(event, record, &reason, modified, Some(documents))
+            .await
+        {
             return port_failure(e);
         }
         Outcome::Failed { reason }
@@ -460,14 +458,30 @@ impl Converter {
             .await
             .ok()
             .flatten();
+        if let Err(e) = self.save_error(event, record, reason, None, None).await {
+            warn!(error = %e, "could not record the order's error state");
+        }
+    }
+
+    /// Puts the order in the error state; `modified` is the newest version the error is about.
+    async fn save_error(
+        &self,
+        event: &QueuedEvent,
+        record: Option<OrderRecord>,
+        reason: &str,
+        modified: Option<NaiveDateTime>,
+        documents: Option<std::collections::BTreeMap<DocumentKind, DocumentRef>>,
+    ) -> Result<(), PortError> {
         let mut record = record.unwrap_or_else(|| empty_record(event));
         record.state = OrderState::Error {
             reason: reason.to_owned(),
         };
-        record.updated_at = Utc::now();
-        if let Err(e) = self.deps.store.put_order(&record).await {
-            warn!(error = %e, "could not record the order's error state");
+        if let Some(documents) = documents {
+            record.documents = documents;
         }
+        record.last_modified_gmt = newest(record.last_modified_gmt, modified);
+        record.updated_at = Utc::now();
+        self.deps.store.put_order(&record).await
     }
 }
 
@@ -554,10 +568,6 @@ fn link_meta(
         if let Some(number) = &doc.number {
             meta.push((format!("{prefix}_number"), json!(number)));
         }
-    }
-    if !documents.is_empty() {
-        // Clears an error written by an earlier failed attempt.
-        meta.push(("woosellsy.error".to_owned(), serde_json::Value::Null));
     }
     meta
 }
