@@ -308,3 +308,51 @@ async fn orders_of_the_same_new_customer_at_once_create_the_customer_and_items_o
     refs.sort();
     assert_eq!(refs, vec!["BOOK-42".to_owned(), "TSHIRT-BIO".to_owned()]);
 }
+
+#[tokio::test]
+async fn a_variation_is_invoiced_on_the_declination_of_its_parent_item() {
+    let app = TestApp::spawn(Options::default()).await;
+    // The merchant's Sellsy catalogue holds the T-shirt with its sizes as declinations.
+    let item = app
+        .sellsy
+        .add_item("TEE-VAR", "T-shirt", dec!(25), dec!(20));
+    let size_m = app.sellsy.add_declination(item, "TEE-VAR-M", "Taille M");
+    let parent = app.woo.add_product(json!({
+        "id": 50, "name": "T-shirt", "type": "variable", "sku": "TEE-VAR", "price": "25",
+        "regular_price": "25", "variations": [51]
+    }));
+    let mut order = french_order("variation@example.fr");
+    order["line_items"][0]["product_id"] = json!(parent);
+    order["line_items"][0]["variation_id"] = json!(51);
+    order["line_items"][0]["sku"] = json!("TEE-VAR-M");
+    order["line_items"][0]["name"] = json!("T-shirt - M");
+    let id = app.woo.create_order(order);
+    let reference = format!(
+        "WC-{}",
+        app.woo.order(id).unwrap()["number"].as_str().unwrap()
+    );
+
+    app.wait_until("the invoice", WAIT, |a| {
+        a.invoices_for(&reference).len() == 1
+    })
+    .await;
+    let invoice = &app.invoices_for(&reference)[0];
+    let rows = invoice["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r["type"] == "catalog"
+            && r["related"]["id"] == json!(item)
+            && r["related"]["declination_id"] == json!(size_m)),
+        "{rows:#?}"
+    );
+    let refs: Vec<_> = app
+        .sellsy
+        .items()
+        .iter()
+        .map(|i| i["reference"].clone())
+        .collect();
+    assert!(
+        !refs.contains(&json!("TEE-VAR-M")),
+        "an item was created for the variation: {refs:?}"
+    );
+    assert_eq!(dec(&invoice["amounts"]["total_incl_tax"]), dec!(76.55));
+}

@@ -29,8 +29,8 @@ use woocommerce::client::{AuthMode, Client as WooClient};
 use woosellsy_domain::{ClaimKey, ConnectorSecrets, ConnectorSettings, DocumentKind, WooAuth};
 use woosellsy_mapping::{Eligibility, plan_document};
 use woosellsy_ports::{
-    AccountingBackend, BackendFactory, ClaimOutcome, ConnectorMappings, DocumentRef, OrderRecord,
-    OrderState, PortError, QueuedEvent, SecretStore, Store,
+    AccountingBackend, BackendFactory, ClaimOutcome, ConnectorMappings, DocumentRef, MappingKind,
+    OrderRecord, OrderState, PortError, QueuedEvent, SecretStore, Store,
 };
 
 use crate::faults;
@@ -179,7 +179,7 @@ impl Converter {
         }
 
         // Webhook payloads are built late and may be partial: plan from the store's current state.
-        let order = match clients.woo.get_order(event.order.0).await {
+        let mut order = match clients.woo.get_order(event.order.0).await {
             Ok(order) => order,
             Err(e) => {
                 return self
@@ -193,14 +193,20 @@ impl Converter {
                 .await;
         }
 
-        let mut documents = record
-            .as_ref()
-            .map(|r| r.documents.clone())
-            .unwrap_or_default();
         let cache = ConnectorMappings {
             store: store.clone(),
             connector: event.connector.clone(),
         };
+        if let Err(e) = fill_parent_skus(&clients.woo, &cache, &mut order).await {
+            return self
+                .woo_failure(event, "could not read a variation's parent product", &e)
+                .await;
+        }
+
+        let mut documents = record
+            .as_ref()
+            .map(|r| r.documents.clone())
+            .unwrap_or_default();
         for kind in clients.settings.documents.iter().copied() {
             if documents.contains_key(&kind) {
                 continue;
@@ -483,6 +489,36 @@ impl Converter {
         record.updated_at = Utc::now();
         self.deps.store.put_order(&record).await
     }
+}
+
+/// Variations are matched to a declination of their parent's Sellsy item, which is found by the parent's
+/// SKU; the order only names the parent's id. One `GET /products/{id}` per variable product, remembered.
+async fn fill_parent_skus(
+    woo: &WooClient,
+    cache: &ConnectorMappings,
+    order: &mut Order,
+) -> Result<(), woocommerce::client::Error> {
+    use woosellsy_ports::MappingCache;
+    for item in order
+        .line_items
+        .iter_mut()
+        .filter(|i| i.variation_id != 0 && i.product_id != 0)
+    {
+        let key = format!("woocommerce-product-sku:{}", item.product_id);
+        if let Ok(Some(sku)) = cache.get(MappingKind::Other, &key).await {
+            item.parent_sku = Some(sku).filter(|s| !s.is_empty());
+            continue;
+        }
+        let sku = match woo.get_product(item.product_id).await {
+            Ok(parent) => parent.sku.trim().to_owned(),
+            // The parent is gone: the variation is invoiced under its own SKU.
+            Err(e) if !e.is_transient() => String::new(),
+            Err(e) => return Err(e),
+        };
+        let _ = cache.put(MappingKind::Other, &key, &sku).await;
+        item.parent_sku = Some(sku).filter(|s| !s.is_empty());
+    }
+    Ok(())
 }
 
 fn build_clients(

@@ -100,7 +100,12 @@ fn product_row(item: &LineItem, rates: &Rates, coupons: &str) -> Result<PlanLine
     let source = if sku.chars().count() >= 2 {
         LineSource::Catalog {
             sku: sku.to_owned(),
-            parent_sku: None,
+            parent_sku: item
+                .parent_sku
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| p.chars().count() >= 2 && *p != sku)
+                .map(str::to_owned),
             is_variation: item.variation_id != 0,
         }
     } else {

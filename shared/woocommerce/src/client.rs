@@ -346,6 +346,14 @@ impl Client {
         decode(&body)
     }
 
+    /// `GET /products/{id}` (a variation id answers in product shape, with its `parent_id`).
+    pub async fn get_product(&self, id: u64) -> Result<Product, Error> {
+        let (_, body) = self
+            .send(Method::GET, &format!("products/{id}"), &[], None)
+            .await?;
+        decode(&body)
+    }
+
     /// Products and variations whose SKU is `sku` (`GET /products?sku=`). WooCommerce splits the
     /// parameter on commas and matches case-insensitively (MySQL collation), so the answer is
     /// filtered to SKUs equal to `sku` ignoring case: `A,B` never returns the product `A`.

@@ -272,6 +272,11 @@ pub struct LineItem {
     pub price: Decimal,
     #[serde(deserialize_with = "lenient::opt_string")]
     pub parent_name: Option<String>,
+    /// SKU of the parent product of a variation. Not part of WooCommerce's order JSON: the connector
+    /// fills it in from `GET /products/{product_id}` so that the variation can be matched to a
+    /// declination of the parent item.
+    #[serde(skip)]
+    pub parent_sku: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
