@@ -15,7 +15,7 @@ use woosellsy_domain::settings::{
     default_documents, default_reference_prefix, default_sellsy_rps, default_vat_meta_keys,
 };
 use woosellsy_domain::{
-    ConnectorId, ConnectorSecrets, ConnectorSettings, DocumentKind, Exemption, WooAuth,
+    ConnectorId, ConnectorSecrets, ConnectorSettings, DocumentKind, Exemption, TaxRounding, WooAuth,
 };
 use woosellsy_engine::{ConverterSettings, WorkerSettings};
 
@@ -111,6 +111,9 @@ pub struct ConnectorConfig {
     pub order_reference_prefix: String,
     #[serde(default)]
     pub verify_totals_with_sellsy: bool,
+    /// `unknown` (default), `per-row` or `per-rate`: how this Sellsy account rounds tax, once known.
+    #[serde(default)]
+    pub sellsy_tax_rounding: TaxRounding,
     pub woocommerce: WooConfig,
     pub sellsy: SellsyConfig,
 }
@@ -202,6 +205,7 @@ impl ConnectorConfig {
             order_reference_prefix: self.order_reference_prefix.clone(),
             sellsy_requests_per_second: self.sellsy.requests_per_second.max(1),
             verify_totals_with_sellsy: self.verify_totals_with_sellsy,
+            sellsy_tax_rounding: self.sellsy_tax_rounding,
         }
     }
 

@@ -13,4 +13,4 @@ pub use plan::{
     Address, CustomerKind, CustomerPlan, DocumentPlan, Exemption, LineDiscount, LineSource,
     PlanLine, PlanTax, PlanTotals, TaxSpec,
 };
-pub use settings::{ConnectorSecrets, ConnectorSettings, WooAuth};
+pub use settings::{ConnectorSecrets, ConnectorSettings, TaxRounding, WooAuth};

@@ -42,6 +42,25 @@ pub struct ConnectorSettings {
     /// checked against our model of Sellsy's arithmetic; this checks it against Sellsy itself.
     #[serde(default)]
     pub verify_totals_with_sellsy: bool,
+    /// How the Sellsy account rounds a document's tax per rate, when the integrator knows it. Knowing it
+    /// lets the mapping add fewer "Arrondi" rows (often none).
+    #[serde(default)]
+    pub sellsy_tax_rounding: TaxRounding,
+}
+
+/// How Sellsy rounds a document's tax for one rate. Sellsy does not document it and it may differ between
+/// accounts, so the safe default is to satisfy both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaxRounding {
+    /// Not known: the plan must give WooCommerce's figures under both roundings, which sometimes takes
+    /// extra rounding rows.
+    #[default]
+    Unknown,
+    /// The tax of a rate is the sum of its rows' rounded taxes; the plan is made exact for this one only.
+    PerRow,
+    /// The tax of a rate is the rounded tax of the sum of its rows; the plan is made exact for this one only.
+    PerRate,
 }
 
 /// WooCommerce REST authentication.
@@ -91,4 +110,38 @@ pub struct ConnectorSecrets {
     pub webhook_secret: SecretString,
     pub sellsy_client_id: String,
     pub sellsy_client_secret: SecretString,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> serde_json::Value {
+        serde_json::json!({
+            "id": "shop-1",
+            "woocommerce_url": "https://shop.example.fr",
+            "sellsy_api_url": "https://api.sellsy.com/v2",
+            "sellsy_token_url": "https://login.sellsy.com/oauth2/access-tokens",
+        })
+    }
+
+    #[test]
+    fn tax_rounding_defaults_to_unknown_and_reads_kebab_case() {
+        let s: ConnectorSettings = serde_json::from_value(minimal()).unwrap();
+        assert_eq!(s.sellsy_tax_rounding, TaxRounding::Unknown);
+        for (text, expected) in [
+            ("unknown", TaxRounding::Unknown),
+            ("per-row", TaxRounding::PerRow),
+            ("per-rate", TaxRounding::PerRate),
+        ] {
+            let mut json = minimal();
+            json["sellsy_tax_rounding"] = text.into();
+            let s: ConnectorSettings = serde_json::from_value(json).unwrap();
+            assert_eq!(s.sellsy_tax_rounding, expected);
+            assert_eq!(serde_json::to_value(expected).unwrap(), text);
+        }
+        let mut json = minimal();
+        json["sellsy_tax_rounding"] = "per_row".into();
+        assert!(serde_json::from_value::<ConnectorSettings>(json).is_err());
+    }
 }

@@ -2,7 +2,8 @@
 //!
 //! * [`eligibility`]: whether an order is to be invoiced now.
 //! * [`plan_document`]: the plan — customer, one row per product/shipping/fee line, taxes per rate — checked
-//!   against WooCommerce's totals to the cent, with rounding corrections listed ([`Correction`]).
+//!   against WooCommerce's totals to the cent, with rounding corrections listed ([`Correction`]), under the
+//!   Sellsy tax rounding the settings name (both plausible ones when unknown).
 //! * [`sellsy_model`]: the arithmetic Sellsy is assumed to apply, under both plausible tax roundings.
 //! * [`MappingError`]: why an order cannot be mapped, in words a merchant can act on.
 
@@ -75,7 +76,8 @@ fn check_ranges(order: &Order) -> Result<(), MappingError> {
     Ok(())
 }
 
-/// Maps an order to the plan of a document of `kind`.
+/// Maps an order to the plan of a document of `kind`. The plan gives WooCommerce's figures to the cent under
+/// the tax rounding `settings.sellsy_tax_rounding` names, or under both when it is unknown.
 pub fn plan_document(
     order: &Order,
     settings: &ConnectorSettings,
@@ -123,7 +125,13 @@ pub fn plan_document(
             }),
         }
     }
-    let corrections = reconcile::reconcile(&mut rows, &targets, order.total, exempt)?;
+    let corrections = reconcile::reconcile(
+        &mut rows,
+        &targets,
+        order.total,
+        exempt,
+        sellsy_model::roundings(settings.sellsy_tax_rounding),
+    )?;
 
     let mut taxes: Vec<PlanTax> = Vec::new();
     for row in &rows {

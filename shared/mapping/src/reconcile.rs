@@ -1,19 +1,21 @@
 //! Totals checked, never assumed: compares what Sellsy would compute for the rows with WooCommerce's own
 //! figures (each rate's tax and the order total) and, when the difference is only rounding, adds rounding
-//! rows so that the document matches to the cent under **both** of Sellsy's possible roundings
-//! ([`crate::sellsy_model`]).
+//! rows so that the document matches to the cent under the roundings asked for: **both** of Sellsy's possible
+//! roundings ([`crate::sellsy_model`]) unless the connector says which one its account uses.
 //!
 //! Why rows and not tweaks of existing rows: a row's amount is always whole cents (`round2(unit × qty)`), so
 //! extra decimals on a unit price cannot move a tax by a cent; and the per-row and per-rate roundings can
 //! only agree when the rows' own rounding errors nearly cancel. A rounding row of a rate therefore carries
 //! (a) the cents of tax WooCommerce rounded differently, and (b) an amount chosen so that its own rounding
 //! error brings the per-rate computation onto the same figure. When one row cannot do both, extra rows whose
-//! tax rounds to zero shift the per-rate figure by up to half a cent each.
+//! tax rounds to zero shift the per-rate figure by up to half a cent each. With one rounding only, one tax
+//! rounding row per rate suffices, and none when that rounding already gives WooCommerce's figure.
 //!
 //! Bound (what "only rounding" means): each WooCommerce row can be off by at most half a cent on its amount
 //! and half a cent on its tax, so a gap of up to **1 cent per row, plus 1 cent** (for the total's own
-//! rounding) is accepted — per rate counting that rate's rows, for the total counting every row. Anything
-//! larger is a [`MappingError::TaxGap`] / [`MappingError::TotalsGap`] and nothing is created.
+//! rounding) is accepted — per rate counting that rate's rows (for each rounding asked for), for the total
+//! counting every row. Anything larger is a [`MappingError::TaxGap`] / [`MappingError::TotalsGap`] and
+//! nothing is created.
 
 use rust_decimal::Decimal;
 use woosellsy_domain::{LineSource, PlanLine, TaxSpec};
@@ -26,8 +28,8 @@ const CENT: Decimal = Decimal::from_parts(1, 0, 0, false, 2);
 /// What a correction did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CorrectionKind {
-    /// A rounding row at a tax rate, so that the rate's tax equals WooCommerce's whether Sellsy rounds per
-    /// row or per rate.
+    /// A rounding row at a tax rate, so that the rate's tax equals WooCommerce's under the Sellsy rounding
+    /// the settings name (whether Sellsy rounds per row or per rate when unknown).
     TaxRounding,
     /// A rounding row whose tax is zero, so that the document total equals WooCommerce's total (the row
     /// takes the cents WooCommerce's rounded line amounts do not add up to).
@@ -68,14 +70,22 @@ struct Group {
     target: Decimal,
 }
 
-/// Checks `lines` against WooCommerce's figures and appends the rounding rows needed. `exempt` is the tax
-/// used for a zero-tax rounding row when no taxed rate can take the cents.
+/// Checks `lines` against WooCommerce's figures and appends the rounding rows needed for the document to
+/// be exact under each of `modes` (not empty). `exempt` is the tax used for a zero-tax rounding row when no
+/// taxed rate can take the cents.
 pub(crate) fn reconcile(
     lines: &mut Vec<PlanLine>,
     targets: &[TaxTarget],
     total: Decimal,
     exempt: TaxSpec,
+    modes: &[Rounding],
 ) -> Result<Vec<Correction>, MappingError> {
+    let per_row = modes.contains(&Rounding::PerRow);
+    let per_rate = modes.contains(&Rounding::PerRate);
+    // Whether a rate's rows give its target under every rounding asked for.
+    let exact = |g_per_row: Decimal, g_net: Decimal, tax: TaxSpec, target: Decimal| {
+        (!per_row || g_per_row == target) && (!per_rate || tax_of(g_net, tax) == target)
+    };
     let mut groups: Vec<Group> = Vec::new();
     for line in lines.iter() {
         let net = row_net(line);
@@ -116,8 +126,11 @@ pub(crate) fn reconcile(
     let mut tax_sum = Decimal::ZERO;
     for g in &groups {
         let bound = CENT * Decimal::from(g.rows + 1);
-        let per_rate = tax_of(g.net, g.tax);
-        for computed in [g.per_row, per_rate] {
+        for &mode in modes {
+            let computed = match mode {
+                Rounding::PerRow => g.per_row,
+                Rounding::PerRate => tax_of(g.net, g.tax),
+            };
             let gap = g.target - computed;
             if gap.abs() > bound {
                 return Err(MappingError::TaxGap {
@@ -157,15 +170,20 @@ pub(crate) fn reconcile(
             continue;
         }
         let p = percent(g.tax);
-        if g.per_row == g.target && tax_of(g.net, g.tax) == g.target {
+        if exact(g.per_row, g.net, g.tax, g.target) {
             continue;
         }
         let max_rows = (g.rows + 3).min(64);
+        let goal = Goal {
+            net: g.net,
+            per_row: per_row.then_some(g.per_row),
+            per_rate,
+            p,
+            target: g.target,
+        };
         let solution =
-            solve(g.net, g.per_row, p, g.target, remaining, max_rows).ok_or_else(|| {
-                MappingError::RoundingUnresolved {
-                    tax: tax_name(g.tax),
-                }
+            solve(&goal, remaining, max_rows).ok_or_else(|| MappingError::RoundingUnresolved {
+                tax: tax_name(g.tax),
             })?;
         for x in solution {
             let tax_amount = tax_of(x, g.tax);
@@ -176,9 +194,14 @@ pub(crate) fn reconcile(
                 amount: x,
                 tax_amount,
                 why: format!(
-                    "WooCommerce's {} comes to {} while Sellsy's rows would not give that figure whether it rounds per row or per rate",
+                    "WooCommerce's {} comes to {} while Sellsy's rows would not give that figure {}",
                     tax_name(g.tax),
-                    g.target
+                    g.target,
+                    match (per_row, per_rate) {
+                        (true, false) => "when it rounds per row",
+                        (false, true) => "when it rounds per rate",
+                        _ => "whether it rounds per row or per rate",
+                    }
                 ),
             });
             g.net += x;
@@ -188,11 +211,15 @@ pub(crate) fn reconcile(
     }
 
     if !remaining.is_zero() {
-        // Prefer a taxed rate whose tax the extra cents leave unchanged in both roundings.
+        // Prefer a taxed rate whose tax the extra cents leave unchanged in the roundings asked for.
         let taxed = groups.iter_mut().find(|g| {
             !percent(g.tax).is_zero()
-                && tax_of(remaining, g.tax).is_zero()
-                && tax_of(g.net + remaining, g.tax) == g.target
+                && exact(
+                    g.per_row + tax_of(remaining, g.tax),
+                    g.net + remaining,
+                    g.tax,
+                    g.target,
+                )
         });
         let tax = match taxed {
             Some(g) => {
@@ -214,8 +241,8 @@ pub(crate) fn reconcile(
         });
     }
 
-    // Never assumed: the final rows must give WooCommerce's figures under both roundings.
-    for rounding in [Rounding::PerRow, Rounding::PerRate] {
+    // Never assumed: the final rows must give WooCommerce's figures under the roundings asked for.
+    for &rounding in modes {
         let doc = compute(lines, rounding);
         for g in &groups {
             let amount = doc
@@ -251,24 +278,44 @@ fn rounding_line(amount: Decimal, tax: TaxSpec) -> PlanLine {
     }
 }
 
-/// Finds the fewest rounding rows (amounts in cents) for one rate so that
-/// `per_row + Σ round2(p·xᵢ) = target` and `round2(p·(net + Σ xᵢ)) = target`, preferring the rows whose sum
-/// is closest to `wanted` (the total's own gap, which these rows can absorb), then the smallest.
-fn solve(
+/// What one rate's rounding rows must achieve.
+struct Goal {
+    /// The rate's rows: their summed amount and, when the per-row rounding is asked for, their summed
+    /// rounded taxes.
     net: Decimal,
-    per_row: Decimal,
+    per_row: Option<Decimal>,
+    /// Whether the per-rate rounding is asked for.
+    per_rate: bool,
     p: Decimal,
     target: Decimal,
-    wanted: Decimal,
-    max_rows: usize,
-) -> Option<Vec<Decimal>> {
+}
+
+/// Finds the fewest rounding rows (amounts in cents) for one rate so that
+/// `per_row + Σ round2(p·xᵢ) = target` (per-row rounding) and `round2(p·(net + Σ xᵢ)) = target`
+/// (per-rate rounding), for the roundings `goal` asks for, preferring the rows whose sum is closest to
+/// `wanted` (the total's own gap, which these rows can absorb), then the smallest.
+fn solve(goal: &Goal, wanted: Decimal, max_rows: usize) -> Option<Vec<Decimal>> {
+    let Goal {
+        net,
+        per_row,
+        per_rate,
+        p,
+        target,
+    } = *goal;
     let rate = p / Decimal::ONE_HUNDRED;
     let row_tax = |x: Decimal| round2(x * rate);
-    let d = target - per_row;
-    // Final-row candidates: every cent amount whose own tax rounds to exactly `d`.
     let half = CENT / Decimal::TWO;
-    let lo = ((d - half) / rate / CENT).floor() - Decimal::ONE;
-    let hi = ((d + half) / rate / CENT).ceil() + Decimal::ONE;
+    // Final-row candidates: per row, every cent amount whose own tax rounds to exactly the missing cents;
+    // per rate only, every cent amount that brings the rate's summed rows into the target's rounding window.
+    let (lo, hi) = match per_row {
+        Some(per_row) => {
+            let d = target - per_row;
+            ((d - half) / rate, (d + half) / rate)
+        }
+        None => ((target - half) / rate - net, (target + half) / rate - net),
+    };
+    let lo = (lo / CENT).floor() - Decimal::ONE;
+    let hi = (hi / CENT).ceil() + Decimal::ONE;
     // Rates under ~0.05 % would need thousands of candidates: refuse rather than search for long.
     if hi - lo > Decimal::from(2_000) {
         return None;
@@ -277,7 +324,7 @@ fn solve(
     let mut k = lo;
     while k <= hi {
         let x = k * CENT;
-        if row_tax(x) == d {
+        if per_row.is_none_or(|per_row| row_tax(x) == target - per_row) {
             finals.push(x);
         }
         k += Decimal::ONE;
@@ -294,7 +341,7 @@ fn solve(
         let mut best: Option<Vec<Decimal>> = None;
         let mut consider = |rows: Vec<Decimal>| {
             let sum: Decimal = rows.iter().sum();
-            if round2((net + sum) * rate) != target {
+            if per_rate && round2((net + sum) * rate) != target {
                 return;
             }
             let replace = match &best {
@@ -349,6 +396,17 @@ mod tests {
     }
 
     const EXEMPT: TaxSpec = TaxSpec::Exempt(Exemption::Exempt);
+    const BOTH: &[Rounding] = &[Rounding::PerRow, Rounding::PerRate];
+
+    /// The settings' default: exact under both roundings.
+    fn reconcile(
+        lines: &mut Vec<PlanLine>,
+        targets: &[TaxTarget],
+        total: Decimal,
+        exempt: TaxSpec,
+    ) -> Result<Vec<Correction>, MappingError> {
+        super::reconcile(lines, targets, total, exempt, BOTH)
+    }
 
     #[test]
     fn matching_rows_need_no_correction() {
@@ -469,6 +527,101 @@ mod tests {
                 (dec!(6.30), dec!(37.60)),
                 "{mode:?}"
             );
+        }
+    }
+
+    #[test]
+    fn one_known_rounding_takes_fewer_rows_and_is_exact_in_that_rounding() {
+        // Ten rows of 3.13 at 20 %: per row 6.30 (WooCommerce's figure), per rate 6.26.
+        let vat = TaxSpec::Rate(dec!(20));
+        let targets = [TaxTarget {
+            tax: vat,
+            amount: dec!(6.30),
+        }];
+        let both = {
+            let mut lines = vec![row(dec!(3.13), vat); 10];
+            reconcile(&mut lines, &targets, dec!(37.60), EXEMPT).unwrap()
+        };
+        assert!(both.len() >= 2, "{both:?}");
+
+        // Per row the rows already give 6.30: nothing to add.
+        let mut lines = vec![row(dec!(3.13), vat); 10];
+        let c = super::reconcile(
+            &mut lines,
+            &targets,
+            dec!(37.60),
+            EXEMPT,
+            &[Rounding::PerRow],
+        )
+        .unwrap();
+        assert!(c.is_empty(), "{c:?}");
+        assert_eq!(lines.len(), 10);
+
+        // Per rate, one row brings the rate's sum up to 6.30 and one zero-tax row keeps the total.
+        let mut lines = vec![row(dec!(3.13), vat); 10];
+        let c = super::reconcile(
+            &mut lines,
+            &targets,
+            dec!(37.60),
+            EXEMPT,
+            &[Rounding::PerRate],
+        )
+        .unwrap();
+        assert!(!c.is_empty() && c.len() < both.len(), "{c:?}");
+        let doc = compute(&lines, Rounding::PerRate);
+        assert_eq!((doc.tax, doc.incl_tax), (dec!(6.30), dec!(37.60)));
+        assert!(
+            c.iter()
+                .filter(|c| c.kind == CorrectionKind::TaxRounding)
+                .all(|c| c.why.contains("per rate") && !c.why.contains("per row")),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn per_rate_alone_needs_nothing_when_woocommerce_rounded_at_subtotal() {
+        // WooCommerce rounding at subtotal gives 0.17 on 3 × 1.05 at 5.5 %, as Sellsy per rate would.
+        let vat = TaxSpec::Rate(dec!(5.5));
+        let targets = [TaxTarget {
+            tax: vat,
+            amount: dec!(0.17),
+        }];
+        let mut lines = vec![row(dec!(1.05), vat); 3];
+        let c = super::reconcile(
+            &mut lines,
+            &targets,
+            dec!(3.32),
+            EXEMPT,
+            &[Rounding::PerRate],
+        )
+        .unwrap();
+        assert!(c.is_empty(), "{c:?}");
+        let mut lines = vec![row(dec!(1.05), vat); 3];
+        let c = reconcile(&mut lines, &targets, dec!(3.32), EXEMPT).unwrap();
+        assert!(!c.is_empty());
+    }
+
+    #[test]
+    fn a_real_gap_is_refused_whatever_the_rounding() {
+        let vat = TaxSpec::Rate(dec!(20));
+        for mode in [Rounding::PerRow, Rounding::PerRate] {
+            let mut lines = vec![row(dec!(100), vat)];
+            let err = super::reconcile(
+                &mut lines,
+                &[TaxTarget {
+                    tax: vat,
+                    amount: dec!(18),
+                }],
+                dec!(118),
+                EXEMPT,
+                &[mode],
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, MappingError::TaxGap { .. }),
+                "{mode:?}: {err}"
+            );
+            assert_eq!(lines.len(), 1, "nothing added on refusal");
         }
     }
 }

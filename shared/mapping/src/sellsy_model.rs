@@ -4,17 +4,27 @@
 //! * a row's amount excluding tax is `round2(unit_amount × quantity) − discount`, every rounding to 2
 //!   decimals half away from zero ("HALF_UP"); an amount discount is a whole-row amount;
 //! * a document's tax for one rate is **either** the sum of its rows' rounded taxes ([`Rounding::PerRow`])
-//!   **or** the rounded tax of the summed rows ([`Rounding::PerRate`]). Since we cannot know which, a plan is
-//!   accepted only when both give WooCommerce's figures to the cent.
+//!   **or** the rounded tax of the summed rows ([`Rounding::PerRate`]). Unless the connector's settings name
+//!   the account's rounding ([`TaxRounding`]), we cannot know which, so a plan is accepted only when both give
+//!   WooCommerce's figures to the cent ([`roundings`]).
 
 use rust_decimal::{Decimal, RoundingStrategy};
-use woosellsy_domain::{LineDiscount, PlanLine, TaxSpec};
+use woosellsy_domain::{LineDiscount, PlanLine, TaxRounding, TaxSpec};
 
 /// How Sellsy might round document taxes (see module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rounding {
     PerRow,
     PerRate,
+}
+
+/// The roundings a plan must be exact under, for a connector's setting: both when it is unknown.
+pub fn roundings(setting: TaxRounding) -> &'static [Rounding] {
+    match setting {
+        TaxRounding::Unknown => &[Rounding::PerRow, Rounding::PerRate],
+        TaxRounding::PerRow => &[Rounding::PerRow],
+        TaxRounding::PerRate => &[Rounding::PerRate],
+    }
 }
 
 /// Rounds to 2 decimals, half away from zero.
