@@ -72,3 +72,84 @@ async fn sellsy_throttling_and_outages_delay_the_invoice_but_do_not_lose_it() {
     assert_eq!(app.invoices_for(&first_ref).len(), 1);
     assert_eq!(app.invoices_for(&second_ref).len(), 1);
 }
+
+#[tokio::test]
+async fn a_customer_and_an_item_deleted_in_sellsy_do_not_block_the_next_order() {
+    let app = TestApp::spawn(Options::default()).await;
+    let reference_of = |id: u64| {
+        format!(
+            "WC-{}",
+            app.woo.order(id).unwrap()["number"].as_str().unwrap()
+        )
+    };
+    let first = app.woo.create_order(french_order("tidied@example.fr"));
+    let first_ref = reference_of(first);
+    app.wait_until("the first invoice", WAIT, |a| {
+        a.invoices_for(&first_ref).len() == 1
+    })
+    .await;
+    let invoice = &app.invoices_for(&first_ref)[0];
+    let customer = invoice["related"][0]["id"].as_u64().unwrap();
+    let tshirt = app
+        .sellsy
+        .items()
+        .into_iter()
+        .find(|i| i["reference"] == "TSHIRT-BIO")
+        .and_then(|i| i["id"].as_u64())
+        .unwrap();
+
+    // The merchant tidies Sellsy: the customer and the T-shirt the connector remembered are gone.
+    assert!(app.sellsy.delete_individual(customer));
+    assert!(app.sellsy.delete_item(tshirt));
+
+    let second = app.woo.create_order(french_order("tidied@example.fr"));
+    let second_ref = reference_of(second);
+    app.wait_until("the second invoice", WAIT, |a| {
+        a.invoices_for(&second_ref).len() == 1
+    })
+    .await;
+    let error = app.order_meta(second, "woosellsy.error");
+    assert!(
+        error.as_ref().is_none_or(|e| e.is_null()),
+        "the order went through, yet: {error:?}"
+    );
+    let invoice = &app.invoices_for(&second_ref)[0];
+    let new_customer = invoice["related"][0]["id"].as_u64().unwrap();
+    assert_ne!(new_customer, customer);
+    let individuals: Vec<_> = app
+        .sellsy
+        .individuals()
+        .into_iter()
+        .filter(|i| i["email"] == "tidied@example.fr")
+        .collect();
+    assert_eq!(individuals.len(), 1, "{individuals:#?}");
+    let tshirts: Vec<_> = app
+        .sellsy
+        .items()
+        .into_iter()
+        .filter(|i| i["reference"] == "TSHIRT-BIO")
+        .collect();
+    assert_eq!(tshirts.len(), 1, "the T-shirt is created again, once");
+    let rows = invoice["rows"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["related"]["id"] == tshirts[0]["id"] && r["type"] == "catalog"),
+        "{rows:#?}"
+    );
+
+    // The fresh ids are remembered: a third order costs only the invoice.
+    let before = app.sellsy.calls().len();
+    let third = app.woo.create_order(french_order("tidied@example.fr"));
+    let third_ref = reference_of(third);
+    app.wait_until("the third invoice", WAIT, |a| {
+        a.invoices_for(&third_ref).len() == 1
+    })
+    .await;
+    let calls: Vec<_> = app.sellsy.calls().split_off(before);
+    let posts: Vec<_> = calls.iter().filter(|c| c.method == "POST").collect();
+    assert_eq!(posts.len(), 1, "{calls:#?}");
+    assert_eq!(
+        app.invoices_for(&third_ref)[0]["related"][0]["id"],
+        new_customer
+    );
+}

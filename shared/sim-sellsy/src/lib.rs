@@ -24,6 +24,7 @@ pub mod compute;
 mod catalog;
 mod error;
 mod invoices;
+mod merchant;
 mod pagination;
 mod parties;
 mod server;
@@ -77,13 +78,21 @@ impl Default for SimConfig {
     }
 }
 
-/// One API request as the simulator saw it. `path` is the HTTP path without query string, including the
-/// `/v2` prefix (e.g. `/v2/invoices`). Token requests are not recorded here (see [`SellsySim::token_calls`]).
+/// One API request as the simulator saw it, with its answer. Token requests are not recorded here (see
+/// [`SellsySim::token_calls`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallRecord {
     pub method: String,
+    /// The HTTP path without query string, including the `/v2` prefix (e.g. `/v2/invoices`).
     pub path: String,
+    /// The raw query string, without `?` (`limit=100&offset=WyIxMSJd`); empty when there was none.
+    pub query: String,
+    /// The request body parsed as JSON; `None` when the request had no body. A body that is not JSON is kept
+    /// as a JSON string of its (lossily decoded) text, so that it still shows up, and fails any schema.
+    pub body: Option<Value>,
     pub status: u16,
+    /// The JSON body of the answer (the error envelope for a failure); `None` for an empty answer.
+    pub response: Option<Value>,
 }
 
 /// A running simulator bound to `127.0.0.1` on an OS-assigned port. Dropping it stops the server too.

@@ -13,9 +13,11 @@
 //! * taxes — the active, e-invoicing-compliant tax of the line's rate, or the compliant 0 % tax of the
 //!   exemption's category (never a legacy 0 % tax, which Sellsy rejects on rows).
 //!
-//! Cache writes are best effort: a failed write costs a search next time, never the document.
+//! Cache writes are best effort: a failed write costs a search next time, never the document. Cached ids
+//! that went stale in Sellsy are looked up afresh once when Sellsy refuses the invoice ([`stale`]).
 
 mod address;
+mod stale;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -89,7 +91,18 @@ impl AccountingBackend for SellsyBackend {
         cache: &dyn MappingCache,
     ) -> PortResult<DocumentRef> {
         supported(plan.kind)?;
-        self.create_invoice(plan, cache).await
+        let counted = stale::Counted::new(cache);
+        match self.create_invoice(plan, &counted).await {
+            Err(PortError::Permanent { message }) if counted.hits() > 0 => {
+                tracing::warn!(
+                    order = %plan.order_id,
+                    reason = %message,
+                    "Sellsy refused the invoice while remembered ids were used; looking them up afresh once"
+                );
+                self.create_invoice(plan, &stale::Fresh(cache)).await
+            }
+            other => other,
+        }
     }
 
     async fn find_document(
