@@ -248,10 +248,17 @@ fn api(
         }
     };
     reply.headers.extend(st.quotas.headers());
+    let body = (!body.iter().all(u8::is_ascii_whitespace)).then(|| {
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    });
     st.calls.push(CallRecord {
         method: method.to_string(),
         path: full_path.to_string(),
+        query: raw_query.unwrap_or_default().to_string(),
+        body,
         status: reply.status.as_u16(),
+        response: reply.body.clone(),
     });
     reply
 }
