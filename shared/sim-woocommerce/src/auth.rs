@@ -64,10 +64,32 @@ pub struct AuthRequest<'a> {
     pub authorization: Option<&'a str>,
 }
 
-/// Where the store thinks it lives: `is_ssl()` and the host (`127.0.0.1:8080`) of `home_url()`.
+/// Where the store thinks it lives: `is_ssl()`, the host (`127.0.0.1:8080`) and the path (`""` or
+/// `/shop`, no trailing slash) of `home_url()`.
 pub struct Site<'a> {
     pub is_ssl: bool,
     pub host: &'a str,
+    pub home_path: &'a str,
+}
+
+impl Site<'_> {
+    /// The URL WooCommerce signs (`WC_REST_Authentication::check_oauth_signature`): the path of
+    /// `$_SERVER['REQUEST_URI']`, made relative to `get_home_url(null, '/', 'relative')` when it starts
+    /// with it, then `get_home_url(null, $path, is_ssl() ? 'https' : 'http')`, which appends
+    /// `'/' . ltrim($path, '/')` only for a non-empty path. So `/wp-json/wc/v3/orders` signs as
+    /// `http://host/wp-json/wc/v3/orders`, `/index.php?rest_route=…` as `http://host/index.php`, and
+    /// `/?rest_route=…` as `http://host` — without the slash the request URL has.
+    pub fn signed_url(&self, request_path: &str) -> String {
+        let scheme = if self.is_ssl { "https" } else { "http" };
+        let home = format!("{scheme}://{}{}", self.host, self.home_path);
+        let wp_base = format!("{}/", self.home_path);
+        let path = request_path.strip_prefix(&wp_base).unwrap_or(request_path);
+        if path.is_empty() {
+            home
+        } else {
+            format!("{home}/{}", path.trim_start_matches('/'))
+        }
+    }
 }
 
 /// Used OAuth nonces, keyed by their timestamp as WooCommerce stores them (so a second nonce with the
@@ -213,9 +235,7 @@ fn check_signature(
     mut params: Params,
     provided: &str,
 ) -> Result<(), AuthError> {
-    let scheme = if site.is_ssl { "https" } else { "http" };
-    let path = req.path.strip_prefix('/').unwrap_or(req.path);
-    let base_uri = rawurlencode(&format!("{scheme}://{}/{path}", site.host));
+    let base_uri = rawurlencode(&site.signed_url(req.path));
     let consumer_signature = rawurldecode(&provided.replace(' ', "+"));
     params.remove("oauth_signature");
     // `uksort($params, 'strcmp')`: byte order of the decoded names.
@@ -309,6 +329,7 @@ mod tests {
     const SITE: Site<'static> = Site {
         is_ssl: false,
         host: "example.com",
+        home_path: "",
     };
     const KEY: ApiKey<'static> = ApiKey {
         consumer_key: "ck_test",
@@ -360,6 +381,7 @@ mod tests {
         let site = Site {
             is_ssl: true,
             host: "example.com",
+            home_path: "",
         };
         let mut nonces = NonceStore::new();
         let good = format!("Basic {}", BASE64.encode("ck_test:cs_test"));
@@ -442,5 +464,32 @@ mod tests {
         // After 15 minutes the nonce has expired and may come back.
         assert!(check_timestamp_and_nonce("2000", "n4", &mut nonces, 2000).is_ok());
         assert!(check_timestamp_and_nonce("2001", "n1", &mut nonces, 2001).is_ok());
+    }
+
+    #[test]
+    fn the_signed_url_is_the_request_path_on_the_home_url() {
+        assert_eq!(
+            SITE.signed_url("/wp-json/wc/v3/orders"),
+            "http://example.com/wp-json/wc/v3/orders"
+        );
+        assert_eq!(
+            SITE.signed_url("/index.php"),
+            "http://example.com/index.php"
+        );
+        assert_eq!(SITE.signed_url("/"), "http://example.com");
+        let sub = Site {
+            is_ssl: true,
+            host: "example.com",
+            home_path: "/shop",
+        };
+        assert_eq!(
+            sub.signed_url("/shop/index.php"),
+            "https://example.com/shop/index.php"
+        );
+        assert_eq!(sub.signed_url("/shop/"), "https://example.com/shop");
+        assert_eq!(
+            sub.signed_url("/shop/wp-json/wc/v3/orders/7"),
+            "https://example.com/shop/wp-json/wc/v3/orders/7"
+        );
     }
 }

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
-pub use model::{DeliveryRecord, RestWrite, WebhookInfo, WebhookStatus};
+pub use model::{DeliveryRecord, HttpRequest, RestWrite, WebhookInfo, WebhookStatus};
 pub use store::SITE_UTC_OFFSET_SECS;
 
 use store::{Job, State};
@@ -47,6 +47,11 @@ pub struct WooSimConfig {
     pub wc_version: String,
     /// `woocommerce_max_webhook_delivery_failures`, default 5: the 7th consecutive failure disables.
     pub max_delivery_failures: u32,
+    /// `false` (default): pretty permalinks, the REST API answers under `/wp-json/…` and also as
+    /// `/index.php?rest_route=/…` (or `/?rest_route=/…`), as on any WordPress. `true`: *plain*
+    /// permalinks (a fresh install's default): `/wp-json/…` is a web server 404 HTML page and only the
+    /// `rest_route` form reaches the API; pagination links use that form too.
+    pub plain_permalinks: bool,
 }
 
 impl Default for WooSimConfig {
@@ -57,6 +62,7 @@ impl Default for WooSimConfig {
             is_ssl: false,
             wc_version: "9.8.5".into(),
             max_delivery_failures: 5,
+            plain_permalinks: false,
         }
     }
 }
@@ -160,7 +166,7 @@ impl WooSim {
     }
 
     /// The store's home URL without trailing slash, e.g. `http://127.0.0.1:41234`; the REST API is
-    /// under `{url}/wp-json/wc/v3`.
+    /// under `{url}/wp-json/wc/v3` (pretty permalinks) and `{url}/index.php?rest_route=/wc/v3`.
     pub fn url(&self) -> String {
         self.inner.home.clone()
     }
@@ -314,9 +320,16 @@ impl WooSim {
         self.inner.lock().deliveries.clone()
     }
 
-    /// Every write (POST/PUT/PATCH/DELETE) received on `/wp-json/wc/v3`, whatever its outcome.
+    /// Every write (POST/PUT/PATCH/DELETE) received on the `wc/v3` REST routes (in either URL form),
+    /// whatever its outcome.
     pub fn rest_writes(&self) -> Vec<RestWrite> {
         self.inner.lock().rest_writes.clone()
+    }
+
+    /// The HTTP requests the site received, oldest first (REST or not, whatever the answer; the
+    /// latest 10 000).
+    pub fn requests(&self) -> Vec<HttpRequest> {
+        self.inner.lock().requests.iter().cloned().collect()
     }
 
     /// Stops the server (letting in-flight requests finish) and the delivery worker.

@@ -96,12 +96,25 @@ pub struct DeliveryRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestWrite {
     pub method: String,
-    /// Path without the query string, e.g. `/wp-json/wc/v3/orders/727`.
+    /// The REST route as a `/wp-json` path without the query string, e.g. `/wp-json/wc/v3/orders/727`,
+    /// also when the request came as `index.php?rest_route=/wc/v3/orders/727`.
     pub path: String,
-    /// Raw query string (may hold OAuth parameters), empty when none.
+    /// Raw query string as received (may hold OAuth parameters and `rest_route`), empty when none.
     pub query: String,
     /// The body parsed as JSON; `Value::Null` when empty or not JSON.
     pub body: serde_json::Value,
     /// HTTP status the store answered with.
+    pub status: u16,
+}
+
+/// Any HTTP request the simulated site received (REST or not, whatever its outcome).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    pub method: String,
+    /// The raw request path, e.g. `/wp-json/wc/v3/orders/727` or `/index.php`.
+    pub path: String,
+    /// The raw query string, empty when none.
+    pub query: String,
+    /// HTTP status the site answered with.
     pub status: u16,
 }

@@ -1,5 +1,5 @@
 //! The REST API under `/wp-json/wc/v3`, answering like WordPress + WooCommerce: the request pipeline
-//! (authentication → route → argument validation → permission check → handler), the
+//! (URL form → authentication → route → argument validation → permission check → handler), the
 //! `{"code","message","data":{"status"}}` error format with WordPress's validation messages, list
 //! pagination headers, and JSON written the PHP way (`\/`, `\uXXXX`).
 
@@ -19,11 +19,11 @@ use crate::Inner;
 use crate::auth::{self, ApiKey, AuthRequest, Site};
 use crate::delivery;
 use crate::hooks;
-use crate::model::{RestWrite, WebhookStatus};
+use crate::model::{HttpRequest, RestWrite, WebhookStatus};
 use crate::php::{Param, Params};
 use crate::store::{
-    Invalid, SITE_UTC_OFFSET_SECS, date_of, generate_secret, php_list, str_field,
-    validate_order_patch,
+    Invalid, MAX_LOGGED_REQUESTS, SITE_UTC_OFFSET_SECS, date_of, generate_secret, php_list,
+    str_field, validate_order_patch,
 };
 
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -73,15 +73,19 @@ pub fn router(inner: Arc<Inner>) -> Router {
         .route("/system_status", get(system_status))
         .fallback(no_route)
         .method_not_allowed_fallback(no_route);
-    // Layered outside the nest so the middleware sees the full path the OAuth signature covers.
-    Router::new()
+    let rest = Router::new()
         .nest("/wp-json/wc/v3", wc)
         .route("/wp-json", get(index))
         .route("/wp-json/", get(index))
         .fallback(no_route)
         .method_not_allowed_fallback(no_route)
-        .layer(middleware::from_fn_with_state(inner.clone(), wc_pipeline))
-        .with_state(inner)
+        .with_state(inner.clone());
+    // The pipeline wraps the whole REST router (as its fallback service) so that it runs before
+    // routing: it sees the request as sent (the path and query the OAuth signature covers) and
+    // rewrites the `?rest_route=` form to the `/wp-json` path the routes above match.
+    Router::new()
+        .fallback_service(rest)
+        .layer(middleware::from_fn_with_state(inner, wc_pipeline))
 }
 
 // ------------------------------------------------------------------------ errors & responses
@@ -182,10 +186,52 @@ fn route_id(raw: &str) -> Result<u64, WpError> {
 
 // ------------------------------------------------------------------------ pipeline
 
-/// For `wc/…` routes: authentication (before routing, as `rest_authentication_errors` runs), and the
-/// write log. API keys only apply to WooCommerce namespaces; other routes pass through.
+/// Every request: the request log, then the URL form (`/wp-json/…`, or `rest_route=` on the home
+/// page, as `rest_api_loaded()` reads it), then for `wc/…` routes authentication (before routing, as
+/// `rest_authentication_errors` runs) and the write log. API keys only apply to WooCommerce
+/// namespaces; other routes pass through.
 async fn wc_pipeline(State(inner): Shared, request: Request, next: Next) -> Response {
-    if !request.uri().path().starts_with("/wp-json/wc/") {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let response = serve(&inner, request, next).await;
+    let mut st = inner.lock();
+    if st.requests.len() >= MAX_LOGGED_REQUESTS {
+        st.requests.pop_front();
+    }
+    st.requests.push_back(HttpRequest {
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+/// The site's home page answers `?rest_route=` (the form `rest_url()` gives with plain permalinks);
+/// with plain permalinks `/wp-json/…` is not rewritten to WordPress and the web server answers 404.
+async fn serve(inner: &Arc<Inner>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let is_wp_json = path == "/wp-json" || path.starts_with("/wp-json/");
+    let route_path = match rest_route(&path, &query) {
+        Some((route, rest_query)) => {
+            let rewritten = format!("/wp-json{route}");
+            let uri = if rest_query.is_empty() {
+                rewritten.parse::<http::Uri>()
+            } else {
+                format!("{rewritten}?{rest_query}").parse::<http::Uri>()
+            };
+            let Ok(uri) = uri else {
+                return no_route().await.into_response();
+            };
+            *request.uri_mut() = uri;
+            rewritten
+        }
+        None if is_wp_json && inner.config.plain_permalinks => return not_found_page(),
+        None => path.clone(),
+    };
+    if !route_path.starts_with("/wp-json/wc/") {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
@@ -201,8 +247,6 @@ async fn wc_pipeline(State(inner): Shared, request: Request, next: Next) -> Resp
         }
     };
     let method = parts.method.clone();
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().unwrap_or_default().to_owned();
     let is_form = content_type(&parts.headers).starts_with("application/x-www-form-urlencoded");
     let form_body =
         (method == Method::POST && is_form).then(|| String::from_utf8_lossy(&bytes).into_owned());
@@ -217,6 +261,7 @@ async fn wc_pipeline(State(inner): Shared, request: Request, next: Next) -> Resp
         let site = Site {
             is_ssl: inner.config.is_ssl,
             host: &inner.host,
+            home_path: "",
         };
         let key = ApiKey {
             consumer_key: &inner.config.consumer_key,
@@ -249,12 +294,62 @@ async fn wc_pipeline(State(inner): Shared, request: Request, next: Next) -> Resp
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         inner.lock().rest_writes.push(RestWrite {
             method: method.to_string(),
-            path,
+            path: route_path,
             query,
             body,
             status: response.status().as_u16(),
         });
     }
+    response
+}
+
+/// `Some((route, other query))` when `path` is the home page (`/` or `/index.php`) and the query has
+/// a non-empty `rest_route`; the other parameters keep their raw encoding. WordPress takes the last
+/// `rest_route` (PHP `$_GET`) and drops a trailing slash (`untrailingslashit`), `/` itself excepted.
+fn rest_route(path: &str, query: &str) -> Option<(String, String)> {
+    if path != "/" && path != "/index.php" {
+        return None;
+    }
+    let mut route = None;
+    let mut others = Vec::new();
+    for piece in query.split('&').filter(|p| !p.is_empty()) {
+        match form_urlencoded::parse(piece.as_bytes()).next() {
+            Some((k, v)) if k == "rest_route" => route = Some(v.into_owned()),
+            _ => others.push(piece),
+        }
+    }
+    let route = route.filter(|r| !r.is_empty())?;
+    let trimmed = route.trim_end_matches('/');
+    let route = if trimmed.is_empty() {
+        "/".to_owned()
+    } else if trimmed.starts_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    };
+    // Keep the rewritten URI a plain path: anything else cannot match a route anyway.
+    let route: String = route
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '?' && c != '#' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Some((route, others.join("&")))
+}
+
+/// What Apache answers for `/wp-json/…` when WordPress's rewrite rules are off (plain permalinks).
+fn not_found_page() -> Response {
+    let body = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n";
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::NOT_FOUND;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=iso-8859-1"),
+    );
     response
 }
 
@@ -499,7 +594,16 @@ fn paginated(
         if !replaced {
             ser.append_pair("page", &target.to_string());
         }
-        format!("{}/wp-json/wc/v3/{route}?{}", inner.home, ser.finish())
+        if inner.config.plain_permalinks {
+            // `rest_url()` with plain permalinks, then `add_query_arg(urlencode_deep($params))`.
+            format!(
+                "{}/index.php?rest_route=%2Fwc%2Fv3%2F{route}&{}",
+                inner.home,
+                ser.finish()
+            )
+        } else {
+            format!("{}/wp-json/wc/v3/{route}?{}", inner.home, ser.finish())
+        }
     };
     if page > 1 {
         let prev = (page - 1).min(max_pages.max(1));

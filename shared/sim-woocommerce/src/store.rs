@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::auth::NonceStore;
 use crate::hooks;
-use crate::model::{DeliveryRecord, RestWrite, WebhookInfo, WebhookStatus};
+use crate::model::{DeliveryRecord, HttpRequest, RestWrite, WebhookInfo, WebhookStatus};
 use crate::php::meta_value_as_stored;
 
 /// The store's fixed UTC offset in seconds (Europe/Paris in summer, `gmt_offset = 2`): site-local
@@ -144,6 +144,9 @@ pub struct StoredOrder {
     pub pre_trash_status: Option<String>,
 }
 
+/// How many requests [`State::requests`] keeps (the demo store runs for long).
+pub const MAX_LOGGED_REQUESTS: usize = 10_000;
+
 pub struct State {
     pub home: String,
     pub wc_version: String,
@@ -155,6 +158,8 @@ pub struct State {
     pub outstanding: u64,
     pub deliveries: Vec<DeliveryRecord>,
     pub rest_writes: Vec<RestWrite>,
+    /// The latest requests received ([`MAX_LOGGED_REQUESTS`] at most).
+    pub requests: VecDeque<HttpRequest>,
     pub nonces: NonceStore,
     pub delivery_counter: u64,
     next_post_id: u64,
@@ -183,6 +188,7 @@ impl State {
             outstanding: 0,
             deliveries: Vec::new(),
             rest_writes: Vec::new(),
+            requests: VecDeque::new(),
             nonces: NonceStore::new(),
             delivery_counter: 0,
             next_post_id: 100,
