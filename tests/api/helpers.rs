@@ -18,6 +18,8 @@ pub struct Options {
     pub claim_lease_secs: u64,
     /// Register order.created / order.updated webhooks in the WooCommerce simulator.
     pub webhooks: bool,
+    /// The WooCommerce store uses plain permalinks: no `/wp-json`, only `index.php?rest_route=`.
+    pub woo_plain_permalinks: bool,
 }
 
 impl Default for Options {
@@ -27,6 +29,7 @@ impl Default for Options {
             receiver_only: false,
             claim_lease_secs: 2,
             webhooks: true,
+            woo_plain_permalinks: false,
         }
     }
 }
@@ -52,9 +55,12 @@ pub fn free_port() -> u16 {
 impl TestApp {
     pub async fn spawn(opts: Options) -> TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let woo = WooSim::start(WooSimConfig::default())
-            .await
-            .expect("woo sim");
+        let woo = WooSim::start(WooSimConfig {
+            plain_permalinks: opts.woo_plain_permalinks,
+            ..WooSimConfig::default()
+        })
+        .await
+        .expect("woo sim");
         let sellsy = SellsySim::start(SimConfig::default())
             .await
             .expect("sellsy sim");

@@ -6,4 +6,5 @@ mod aws_register;
 mod edge;
 mod exactly_once;
 mod helpers;
+mod permalinks;
 mod resilience;

@@ -12,7 +12,8 @@ use crate::plan::Exemption;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorSettings {
     pub id: ConnectorId,
-    /// Store home URL, e.g. `https://shop.example.fr` (the REST API is under `/wp-json/wc/v3`).
+    /// Store home URL, e.g. `https://shop.example.fr` (the REST API is under `/wp-json/wc/v3`, or at
+    /// `/index.php?rest_route=/wc/v3` on a plain-permalink store, which the client detects).
     /// `https` → Basic auth; `http` → OAuth 1.0a one-legged signing (WooCommerce refuses Basic over http).
     pub woocommerce_url: String,
     /// How to authenticate REST calls; `auto` picks from the URL scheme.

@@ -1,12 +1,20 @@
 //! The WooCommerce REST v3 client (`{base_url}/wp-json/wc/v3`): orders (read, list, meta write-back)
 //! and products (SKU lookup, stock updates).
 //!
+//! A store with WordPress's *plain* permalinks (the default of a fresh install) does not serve
+//! `/wp-json/…`; its REST API answers at `{base_url}/index.php?rest_route=/wc/v3/…` instead. The client
+//! detects it (see [`UrlForm::Auto`]): a `/wp-json` request answered by something other than the REST
+//! API is sent again once in the `rest_route` form, and the form that worked is kept for the client's
+//! lifetime (shared by its clones).
+//!
 //! Authentication follows `WC_REST_Authentication`: HTTP Basic with the consumer key/secret over
 //! HTTPS, OAuth 1.0a one-legged (see [`crate::oauth`]) over plain HTTP, where WooCommerce refuses
 //! Basic. Errors are classified by [`Error::is_transient`] so callers know whether a retry can help.
 //! Redirects are not followed: a store redirecting `http`→`https` or to `www.` is a configuration
 //! error to surface (a followed redirect would also invalidate the OAuth signature).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -42,6 +50,21 @@ pub enum AuthMode {
     /// OAuth 1.0a one-legged, HMAC-SHA256, parameters in the query string. Also works over HTTPS,
     /// e.g. behind a TLS-terminating proxy where WordPress believes the request is plain HTTP.
     OAuth1,
+}
+
+/// Which URL form reaches the REST API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UrlForm {
+    /// `{home}/wp-json/wc/v3/…` first; when that answers a 404 that is not a WordPress REST error (or
+    /// a `text/html` success: WordPress serving a page), the request is sent again as
+    /// `{home}/index.php?rest_route=/wc/v3/…`, and if the REST API answers there, every later request
+    /// of this client (and its clones) uses that form.
+    #[default]
+    Auto,
+    /// Always `{home}/wp-json/wc/v3/…` (pretty permalinks), never falling back.
+    WpJson,
+    /// Always `{home}/index.php?rest_route=/wc/v3/…` (works whatever the permalink setting).
+    RestRoute,
 }
 
 /// Everything that can go wrong talking to WooCommerce.
@@ -204,15 +227,21 @@ impl OrderQuery {
     }
 }
 
-/// The WooCommerce REST client. Cheap to clone (the connection pool is shared).
+/// The WooCommerce REST client. Cheap to clone (the connection pool and the URL form are shared).
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    /// The store's home URL, its path without a trailing slash.
+    home: Url,
     /// `…/wp-json/wc/v3`, without a trailing slash.
     api: Url,
     consumer_key: SecretString,
     consumer_secret: SecretString,
     oauth: bool,
+    /// Whether a `/wp-json` request that missed the REST API is retried in the `rest_route` form.
+    detect: bool,
+    /// True once requests go to `index.php?rest_route=` (forced, or adopted after a fallback).
+    rest_route: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Client {
@@ -220,6 +249,7 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("api", &self.api.as_str())
             .field("auth", &if self.oauth { "oauth1" } else { "basic" })
+            .field("rest_route", &self.uses_rest_route())
             .finish_non_exhaustive()
     }
 }
@@ -245,9 +275,13 @@ impl Client {
                 "base URL {base_url:?} must not carry a query or credentials"
             )));
         }
+        let mut home = base;
+        home.set_fragment(None);
+        let home_path = home.path().trim_end_matches('/').to_owned();
+        home.set_path(&home_path);
         let api = Url::parse(&format!(
             "{}/wp-json/wc/v3",
-            base.as_str().trim_end_matches('/')
+            home.as_str().trim_end_matches('/')
         ))
         .map_err(|e| Error::Config(format!("base URL {base_url:?}: {e}")))?;
         let oauth = match auth {
@@ -266,16 +300,32 @@ impl Client {
             .map_err(|e| Error::Config(format!("HTTP client: {}", e.without_url())))?;
         Ok(Client {
             http,
+            home,
             api,
             consumer_key,
             consumer_secret,
             oauth,
+            detect: true,
+            rest_route: Arc::new(AtomicBool::new(false)),
         })
     }
 
-    /// The REST base (`…/wp-json/wc/v3`).
+    /// The same client with the REST URL form set (the default is [`UrlForm::Auto`]).
+    pub fn with_url_form(mut self, form: UrlForm) -> Self {
+        self.detect = form == UrlForm::Auto;
+        self.rest_route = Arc::new(AtomicBool::new(form == UrlForm::RestRoute));
+        self
+    }
+
+    /// The REST base in its pretty-permalink form (`…/wp-json/wc/v3`).
     pub fn api_url(&self) -> &str {
         self.api.as_str()
+    }
+
+    /// True when requests go to `{home}/index.php?rest_route=/wc/v3/…` (forced, or adopted because the
+    /// store does not serve `/wp-json`).
+    pub fn uses_rest_route(&self) -> bool {
+        self.rest_route.load(Ordering::Relaxed)
     }
 
     /// True when requests are signed with OAuth 1.0a (else HTTP Basic).
@@ -408,8 +458,9 @@ impl Client {
         decode(&body)
     }
 
-    /// Sends one request to `{api}/{path}` with the decoded query `params`; success answers give
-    /// their headers and body, failures a classified [`Error`].
+    /// Sends one request for the REST route `/wc/v3/{path}` with the decoded query `params`; success
+    /// answers give their headers and body, failures a classified [`Error`]. Falls back once to the
+    /// `rest_route` form when the `/wp-json` URL is not served by the REST API (see [`UrlForm::Auto`]).
     async fn send(
         &self,
         method: Method,
@@ -417,24 +468,84 @@ impl Client {
         params: &[(String, String)],
         json_body: Option<&Value>,
     ) -> Result<(HeaderMap, Vec<u8>), Error> {
-        let mut url = self.api.clone();
-        url.set_path(&format!(
-            "{}/{}",
-            self.api.path().trim_end_matches('/'),
-            path
-        ));
+        let rest_route = self.uses_rest_route();
+        let first = self
+            .send_once(method.clone(), path, params, json_body, rest_route)
+            .await?;
+        if rest_route || !self.detect || !first.missed_rest_api() {
+            return first.into_result();
+        }
+        // Nothing ran on the store (no REST API at that URL), so even a write is safe to resend.
+        let second = self
+            .send_once(method, path, params, json_body, true)
+            .await?;
+        if second.missed_rest_api() {
+            // Not there either (a wrong base URL?): report the canonical URL's answer.
+            return first.into_result();
+        }
+        if second.answered_by_rest_api() && !self.rest_route.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                store = %self.home,
+                url_form = "index.php?rest_route=",
+                "WooCommerce REST API not served under /wp-json (plain permalinks?): using the rest_route form from now on"
+            );
+        }
+        second.into_result()
+    }
+
+    /// The URL (without query) and the decoded query parameters for the REST route `/wc/v3/{path}`:
+    /// `{home}/wp-json/wc/v3/{path}?{params}`, or `{home}/index.php?rest_route=/wc/v3/{path}&{params}`.
+    /// The only place REST URLs are built. For the OAuth signature the `rest_route` form is what
+    /// WooCommerce verifies: its base URL is `{home}/index.php` (the request path re-absolutised on
+    /// the home URL) and `rest_route` is one of the signed parameters (it is in `$_GET`).
+    fn endpoint(
+        &self,
+        path: &str,
+        params: &[(String, String)],
+        rest_route: bool,
+    ) -> (Url, Vec<(String, String)>) {
+        let mut url = self.home.clone();
+        let route = format!("/wc/v3/{}", path.trim_start_matches('/'));
+        if rest_route {
+            url.set_path(&format!(
+                "{}/index.php",
+                self.home.path().trim_end_matches('/')
+            ));
+            let mut query = Vec::with_capacity(params.len() + 1);
+            query.push(("rest_route".to_owned(), route));
+            query.extend_from_slice(params);
+            (url, query)
+        } else {
+            url.set_path(&format!(
+                "{}/wp-json{route}",
+                self.home.path().trim_end_matches('/')
+            ));
+            (url, params.to_vec())
+        }
+    }
+
+    /// One HTTP exchange in the given URL form, signed (OAuth) or with Basic credentials.
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        params: &[(String, String)],
+        json_body: Option<&Value>,
+        rest_route: bool,
+    ) -> Result<Answer, Error> {
+        let (mut url, params) = self.endpoint(path, params, rest_route);
         let query = if self.oauth {
             oauth::signed_query(
                 method.as_str(),
                 &url,
-                params,
+                &params,
                 self.consumer_key.expose_secret(),
                 self.consumer_secret.expose_secret(),
                 chrono::Utc::now().timestamp(),
                 &oauth::nonce(),
             )
         } else {
-            params.to_vec()
+            params
         };
         if !query.is_empty() {
             url.set_query(Some(&oauth::query_string(&query)));
@@ -462,11 +573,66 @@ impl Client {
             .bytes()
             .await
             .map_err(|e| Error::Transport(e.without_url()))?;
-        if status.is_success() {
-            Ok((headers, body.to_vec()))
-        } else {
-            Err(error_from_response(status, &headers, &body))
+        Ok(Answer {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+}
+
+/// A complete HTTP answer, before it is judged.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    /// The WordPress REST API did not handle the request: a 404 whose body is not a WordPress error
+    /// (the web server's or WordPress's HTML page), or a success that is an HTML page (WordPress
+    /// showing its home page for a path it does not route). The REST server always answers JSON,
+    /// its own 404s (`rest_no_route`, `…_invalid_id`) included.
+    fn missed_rest_api(&self) -> bool {
+        if self.status == StatusCode::NOT_FOUND {
+            return wp_error_code(&self.body).is_none();
         }
+        self.status.is_success() && self.content_type().starts_with("text/html")
+    }
+
+    /// The answer comes from the WordPress REST API: a JSON success or a WordPress error body.
+    fn answered_by_rest_api(&self) -> bool {
+        if self.status.is_success() {
+            self.content_type().contains("json")
+                || serde_json::from_slice::<Value>(&self.body).is_ok()
+        } else {
+            wp_error_code(&self.body).is_some()
+        }
+    }
+
+    fn content_type(&self) -> String {
+        self.headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    fn into_result(self) -> Result<(HeaderMap, Vec<u8>), Error> {
+        if self.status.is_success() {
+            Ok((self.headers, self.body))
+        } else {
+            Err(error_from_response(self.status, &self.headers, &self.body))
+        }
+    }
+}
+
+/// The `code` of a WordPress REST error body `{"code","message","data"}`, if `body` is one.
+fn wp_error_code(body: &[u8]) -> Option<String> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => map.get("code").and_then(Value::as_str).map(str::to_owned),
+        _ => None,
     }
 }
 
@@ -511,4 +677,87 @@ fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
         excerpt = format!("redirected to {target}; configure the store's final URL");
     }
     Error::Http(status.as_u16(), excerpt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(home: &str) -> Client {
+        Client::new(
+            home,
+            SecretString::from("ck_1"),
+            SecretString::from("cs_1"),
+            AuthMode::Auto,
+        )
+        .expect("client")
+    }
+
+    fn answer(status: u16, content_type: &str, body: &str) -> Answer {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            content_type.parse().expect("header"),
+        );
+        Answer {
+            status: StatusCode::from_u16(status).expect("status"),
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn both_url_forms_come_from_one_builder_and_keep_the_home_path() {
+        let c = client("http://Shop.Example/shop/");
+        let params = vec![("context".to_owned(), "view".to_owned())];
+        let (url, query) = c.endpoint("orders/5", &params, false);
+        assert_eq!(
+            url.as_str(),
+            "http://shop.example/shop/wp-json/wc/v3/orders/5"
+        );
+        assert_eq!(query, params);
+        let (url, query) = c.endpoint("orders/5", &params, true);
+        assert_eq!(url.as_str(), "http://shop.example/shop/index.php");
+        assert_eq!(
+            oauth::query_string(&query),
+            "rest_route=%2Fwc%2Fv3%2Forders%2F5&context=view"
+        );
+        // What WooCommerce rebuilds: `{home}/index.php`, and `rest_route` among the signed parameters,
+        // encoded once in the parameter string and once more in the base string.
+        let base = oauth::base_string("GET", &oauth::base_uri(&url), &query);
+        assert_eq!(
+            base,
+            "GET&http%3A%2F%2Fshop.example%2Fshop%2Findex.php&context%3Dview%26rest_route%3D%252Fwc%252Fv3%252Forders%252F5"
+        );
+        let (url, _) = client("https://shop.example").endpoint("orders", &[], true);
+        assert_eq!(url.as_str(), "https://shop.example/index.php");
+    }
+
+    #[test]
+    fn only_answers_that_are_not_from_the_rest_api_trigger_the_fallback() {
+        let html = "<html><body>Not Found</body></html>";
+        assert!(answer(404, "text/html; charset=iso-8859-1", html).missed_rest_api());
+        // WordPress showing its home page for a path it does not route.
+        assert!(answer(200, "text/html; charset=UTF-8", html).missed_rest_api());
+        assert!(answer(404, "application/json", r#"{"message":"nope"}"#).missed_rest_api());
+        let wp_404 = r#"{"code":"rest_no_route","message":"No route","data":{"status":404}}"#;
+        assert!(!answer(404, "application/json; charset=UTF-8", wp_404).missed_rest_api());
+        assert!(!answer(200, "application/json; charset=UTF-8", "[]").missed_rest_api());
+        assert!(!answer(500, "text/html", html).missed_rest_api());
+
+        assert!(answer(200, "application/json", "[]").answered_by_rest_api());
+        assert!(answer(404, "application/json", wp_404).answered_by_rest_api());
+        assert!(!answer(502, "text/html", html).answered_by_rest_api());
+    }
+
+    #[test]
+    fn clones_share_the_url_form() {
+        let c = client("http://shop.example");
+        let clone = c.clone();
+        assert!(!clone.uses_rest_route());
+        c.rest_route.store(true, Ordering::Relaxed);
+        assert!(clone.uses_rest_route());
+        let forced = client("http://shop.example").with_url_form(UrlForm::RestRoute);
+        assert!(forced.uses_rest_route() && !forced.detect);
+    }
 }

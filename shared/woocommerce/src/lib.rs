@@ -14,7 +14,7 @@ pub mod oauth;
 pub mod php_json;
 pub mod webhook;
 
-pub use client::{AuthMode, Client, Error, OrderQuery, Page};
+pub use client::{AuthMode, Client, Error, OrderQuery, Page, UrlForm};
 pub use model::{
     Address, CouponLine, FeeLine, LineItem, LineTax, ManageStock, MetaData, Order, OrderStatus,
     Product, Refund, ShippingLine, TaxLine,

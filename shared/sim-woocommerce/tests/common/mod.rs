@@ -146,7 +146,7 @@ async fn receive(State(shared): State<Shared>, request: Request) -> StatusCode {
 
 // ------------------------------------------------------------------------------- OAuth 1.0a
 
-fn percent_encode(s: &str) -> String {
+pub fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
