@@ -289,6 +289,32 @@ async fn lists_follow_seek_cursors_with_at_most_100_per_page() {
     );
 }
 
+/// The spec (2.264) declares no query parameter on the declination and address lists: the first request sends
+/// none, and a later page only the cursor Sellsy returned.
+#[tokio::test]
+async fn lists_without_declared_paging_send_no_limit_and_page_only_when_told_to() {
+    let stub = Stub::start(|r| {
+        if !r.is("GET", "/items/7/declinations") {
+            return Reply::not_found();
+        }
+        let decl = |id: u64| json!({"id": id, "item_id": 7, "reference": format!("D{id}")});
+        let (data, next) = match r.query.get("offset").map(String::as_str) {
+            None => ((1..=25).map(decl).collect::<Vec<_>>(), "c25"),
+            Some("c25") => (vec![decl(26)], "c26"),
+            other => panic!("unexpected offset {other:?}"),
+        };
+        Reply::ok(json!({"data": data, "pagination": {"limit": 25, "count": data.len(), "total": 26, "offset": next}}))
+    })
+    .await;
+    let client = stub.client();
+    let declinations = client.list_declinations(7).await.unwrap();
+    assert_eq!(declinations.len(), 26);
+    let reqs = stub.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[0].query.is_empty(), "{:?}", reqs[0].query);
+    assert!(reqs.iter().all(|r| !r.query.contains_key("limit")));
+}
+
 #[tokio::test]
 async fn email_searches_match_case_insensitively_and_drop_near_misses() {
     let stub = Stub::start(|r| {

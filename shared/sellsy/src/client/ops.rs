@@ -37,6 +37,18 @@ fn same_email(a: Option<&str>, b: &str) -> bool {
     a.is_some_and(|a| a.trim().eq_ignore_ascii_case(b.trim()))
 }
 
+/// Whether a list operation declares the `limit`/`offset` query parameters in the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    /// `limit=100`, then the cursor: the usual case.
+    Declared,
+    /// `GET /items/{id}/declinations` and `GET /{companies|individuals}/{id}/addresses` declare no query
+    /// parameter (spec 2.264) yet answer with `pagination`. The first request sends none (Sellsy's default
+    /// page of 25 applies), so that it is valid under any reading of the spec; only when the answer says
+    /// there is more does the client page on with `offset`, per Sellsy's general pagination rules.
+    Undeclared,
+}
+
 impl Client {
     /// Walks the pages of a list (`GET`) or search (`POST` with `body`), handing each page to `visit`
     /// until it breaks or the pages run out.
@@ -45,12 +57,16 @@ impl Client {
         method: Method,
         path: &str,
         body: Option<&serde_json::Value>,
+        paging: Paging,
         mut visit: impl FnMut(Vec<T>) -> ControlFlow<()>,
     ) -> Result<(), Error> {
         let mut offset: Option<Offset> = None;
         let mut seen = 0u64;
         for _ in 0..MAX_PAGES {
-            let mut query = vec![("limit", MAX_PAGE_SIZE.to_string())];
+            let mut query = Vec::new();
+            if paging == Paging::Declared {
+                query.push(("limit", MAX_PAGE_SIZE.to_string()));
+            }
             if let Some(o) = &offset {
                 query.push(("offset", o.to_string()));
             }
@@ -88,8 +104,19 @@ impl Client {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<T>, Error> {
+        self.all_pages_with(method, path, body, Paging::Declared)
+            .await
+    }
+
+    async fn all_pages_with<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        paging: Paging,
+    ) -> Result<Vec<T>, Error> {
         let mut out = Vec::new();
-        self.scan(method, path, body, |page: Vec<T>| {
+        self.scan(method, path, body, paging, |page: Vec<T>| {
             out.extend(page);
             ControlFlow::Continue(())
         })
@@ -201,7 +228,8 @@ impl Client {
 
     pub async fn list_addresses(&self, party: ThirdPartyRef) -> Result<Vec<Address>, Error> {
         let path = format!("/{}/{}/addresses", party.kind.collection(), party.id);
-        self.all_pages(Method::GET, &path, None).await
+        self.all_pages_with(Method::GET, &path, None, Paging::Undeclared)
+            .await
     }
 
     pub async fn create_address(
@@ -237,7 +265,8 @@ impl Client {
     }
 
     pub async fn list_declinations(&self, item_id: Id) -> Result<Vec<Declination>, Error> {
-        self.all_pages(Method::GET, &format!("/items/{item_id}/declinations"), None)
+        let path = format!("/items/{item_id}/declinations");
+        self.all_pages_with(Method::GET, &path, None, Paging::Undeclared)
             .await
     }
 
@@ -290,6 +319,7 @@ impl Client {
             Method::POST,
             "/invoices/search",
             Some(&body),
+            Paging::Declared,
             |page: Vec<Invoice>| match page.into_iter().find(|i| wanted(i)) {
                 Some(i) => {
                     found = Some(i);
