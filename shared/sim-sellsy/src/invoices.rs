@@ -428,6 +428,17 @@ fn check_priced_row(
         json["warehouse_id"] = opt_value(row, "warehouse_id");
         json["sku_id"] = opt_value(row, "sku_id");
     }
+    if let Value::Object(o) = &mut json {
+        crate::store::omit_nulls(
+            o,
+            &[
+                "unit_id",
+                "purchase_amount",
+                "reference",
+                "accounting_code_id",
+            ],
+        );
+    }
     let input = RowInput {
         quantity,
         unit_amount,
@@ -829,7 +840,7 @@ fn public_token(id: u64) -> String {
 fn invoice_json(st: &Store, b: &Built, id: u64, origin: &str) -> Value {
     let body = &b.body;
     let get = |k: &str| body.get(k).cloned().unwrap_or(Value::Null);
-    json!({
+    let mut json = json!({
         "id": id,
         "number": null,
         "status": "draft",
@@ -877,7 +888,24 @@ fn invoice_json(st: &Store, b: &Built, id: u64, origin: &str) -> Value {
         "analytic_code": get("analytic_code"),
         "sale_type": body.get("sale_type").cloned().unwrap_or_else(|| json!(sale_type(&b.rows))),
         "rows": b.rows,
-    })
+    });
+    if let Value::Object(o) = &mut json {
+        // A draft has no number yet; the others are unset optional ids and values.
+        crate::store::omit_nulls(
+            o,
+            &[
+                "number",
+                "issuer_address_id",
+                "rate_category_id",
+                "subscription_id",
+                "shipping_volume",
+                "company_reference",
+                "layout_id",
+                "lang_id",
+            ],
+        );
+    }
+    json
 }
 
 fn sale_type(rows: &[Value]) -> &'static str {
@@ -923,6 +951,18 @@ pub(crate) fn create(st: &mut Store, ctx: &Ctx<'_>) -> ApiResult {
 pub(crate) fn compute(st: &mut Store, ctx: &Ctx<'_>) -> ApiResult {
     let body = body_object(ctx.body)?;
     let b = build(st, body)?;
+    // The computed rows (`EstimateCompute` rows, `additionalProperties: false`) have no `is_optional`.
+    let rows: Vec<Value> = b
+        .rows
+        .iter()
+        .cloned()
+        .map(|mut r| {
+            if let Value::Object(o) = &mut r {
+                o.shift_remove("is_optional");
+            }
+            r
+        })
+        .collect();
     Ok(Reply::ok(json!({
         "status": "draft",
         "date": b.date,
@@ -935,7 +975,7 @@ pub(crate) fn compute(st: &mut Store, ctx: &Ctx<'_>) -> ApiResult {
         "related": b.related,
         "owner": {"id": STAFF_ID, "type": "staff"},
         "payment_method_ids": b.body.get("payment_method_ids").cloned().unwrap_or(json!([])),
-        "rows": b.rows,
+        "rows": rows,
         "shipping_weight": b.body.get("shipping_weight").cloned().unwrap_or(Value::Null),
     })))
 }

@@ -278,7 +278,8 @@ impl SellsySim {
         let id = st.next_id(Seq::Declination);
         let json = json!({
             "id": id, "name": name, "reference": reference, "item_id": item_id, "tax_id": tax_id,
-            "description": name, "purchase_amount": null, "is_name_included_in_description": false,
+            // No `purchase_amount`: it has none, and the spec types it without `nullable`.
+            "description": name, "is_name_included_in_description": false,
             "currency": currency, "reference_price_taxes_exc": store::money(price), "is_einvoicing_compliant": true,
         });
         let json = match json {

@@ -556,9 +556,22 @@ pub(crate) fn item_json(
         "is_declined": false,
         "is_einvoicing_compliant": compliant,
     });
-    match v {
+    let mut o = match v {
         Value::Object(o) => o,
         _ => Obj::new(),
+    };
+    omit_nulls(&mut o, &["purchase_amount", "category_id"]);
+    o
+}
+
+/// Leaves out `keys` whose value is null: the spec types these answer fields without `nullable`, so an answer
+/// without a value omits them rather than sending `null` [SPEC response schemas, checked by the connector's
+/// `tests/api/sellsy_spec.rs`].
+pub(crate) fn omit_nulls(obj: &mut Obj, keys: &[&str]) {
+    for key in keys {
+        if obj.get(*key).is_some_and(Value::is_null) {
+            obj.shift_remove(*key);
+        }
     }
 }
 
