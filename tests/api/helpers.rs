@@ -20,6 +20,8 @@ pub struct Options {
     pub webhooks: bool,
     /// The WooCommerce store uses plain permalinks: no `/wp-json`, only `index.php?rest_route=`.
     pub woo_plain_permalinks: bool,
+    /// `verify_totals_with_sellsy`: each document is computed by Sellsy (`POST /invoices/compute`) first.
+    pub verify_totals_with_sellsy: bool,
 }
 
 impl Default for Options {
@@ -30,6 +32,7 @@ impl Default for Options {
             claim_lease_secs: 2,
             webhooks: true,
             woo_plain_permalinks: false,
+            verify_totals_with_sellsy: false,
         }
     }
 }
@@ -82,6 +85,7 @@ base_backoff_ms = 200
 max_backoff_secs = 2
 [[connector]]
 id = "{CONNECTOR}"
+verify_totals_with_sellsy = {verify}
 [connector.woocommerce]
 url = "{woo_url}"
 consumer_key = "{ck}"
@@ -96,6 +100,7 @@ requests_per_second = 50
 "#,
             data = dir.path().join("data").display(),
             lease = opts.claim_lease_secs,
+            verify = opts.verify_totals_with_sellsy,
             visibility = opts.claim_lease_secs + 1,
             woo_url = woo.url(),
             ck = woo_defaults.consumer_key,

@@ -8,3 +8,4 @@ mod exactly_once;
 mod helpers;
 mod permalinks;
 mod resilience;
+mod sellsy_spec;
