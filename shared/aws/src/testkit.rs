@@ -38,6 +38,28 @@ pub fn venv_tool(name: &str, env_var: &str, require_var: &str) -> Option<PathBuf
     None
 }
 
+/// moto_server serves requests on parallel threads, and its DynamoDB model does not make a conditional
+/// write atomic against a concurrent one: 32 racing `PutItem`s with `attribute_not_exists` can see two
+/// winners, which real DynamoDB never allows. This launcher is moto_server with every request handled
+/// under one lock (connections still have their own threads), so a race test tests our condition
+/// expressions, not moto's thread safety.
+const SERIAL_MOTO: &str = r#"
+import os, sys, threading
+from werkzeug.serving import run_simple
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+host, port = sys.argv[1], int(sys.argv[2])
+os.environ.setdefault("MOTO_PORT", str(port))
+app = DomainDispatcherApplication(create_backend_app)
+lock = threading.Lock()
+
+def serialized(environ, start_response):
+    with lock:
+        return list(app(environ, start_response))
+
+run_simple(host, port, serialized, threaded=True, request_handler=MotoRequestHandler)
+"#;
+
 /// A running moto_server, killed when dropped.
 pub struct Moto {
     child: Child,
@@ -59,8 +81,18 @@ impl Moto {
                     TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind an ephemeral port");
                 l.local_addr().expect("local addr").port()
             };
-            let child = Command::new(&bin)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // The venv's python runs the serialized launcher; a moto_server given by path alone runs as is.
+            let python = bin.with_file_name("python3");
+            let mut command = if python.is_file() {
+                let mut c = Command::new(&python);
+                c.args(["-c", SERIAL_MOTO, "127.0.0.1", &port.to_string()]);
+                c
+            } else {
+                let mut c = Command::new(&bin);
+                c.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+                c
+            };
+            let child = command
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
