@@ -26,8 +26,8 @@ use serde_json::json;
 use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSecrets, ConnectorSettings, OrderId};
 use woosellsy_engine::{MemorySecrets, Receiver, ReceiverLimits};
 use woosellsy_ports::{
-    ClaimOutcome, DocumentRef, MappingKind, OrderRecord, PortError, PortResult, Queue, QueuedEvent,
-    Store,
+    ClaimOutcome, DocumentRef, LeaseOutcome, MappingKind, OrderRecord, PortError, PortResult,
+    Queue, QueuedEvent, Store,
 };
 
 const SECRET: &str = "bench-webhook-secret";
@@ -70,6 +70,19 @@ impl Store for Connectors {
         unused()
     }
     async fn release_claim(&self, _: &ClaimKey, _: &str) -> PortResult<()> {
+        unused()
+    }
+    async fn take_lease(
+        &self,
+        _: &ConnectorId,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+        _: Duration,
+    ) -> PortResult<LeaseOutcome> {
+        unused()
+    }
+    async fn release_lease(&self, _: &ConnectorId, _: &str, _: &str) -> PortResult<()> {
         unused()
     }
     async fn get_mapping(

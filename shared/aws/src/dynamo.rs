@@ -11,6 +11,7 @@
 //! | order record | `C#{connector}#O#{order}` | `ORDER` | no |
 //! | claim (one per document kind) | `C#{connector}#O#{order}` | `CLAIM#{kind}` | no |
 //! | mapping (email → customer, SKU → item, rate → tax, …) | `C#{connector}#MAP#{kind}` | `K#{key}` (`H#{sha256}` for keys over 512 bytes) | `expires_at`, 30 days by default |
+//! | connector-wide lease (e.g. `create`) | `C#{connector}#LEASE` | `LEASE#{name}` | `expires_at`, a day after the lease ends |
 //!
 //! Access patterns: get/put a connector and list all connectors (one Query on `CONNECTORS`: a handful
 //! of items per deployment); get/put an order record; claim/complete/release a document claim
@@ -44,7 +45,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSettings, OrderId};
 use woosellsy_ports::{
-    ClaimOutcome, DocumentRef, MappingKind, OrderRecord, PortError, PortResult, Store,
+    ClaimOutcome, DocumentRef, LeaseOutcome, MappingKind, OrderRecord, PortError, PortResult, Store,
 };
 
 use crate::error::from_sdk;
@@ -84,6 +85,18 @@ struct OrderItem {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+struct LeaseItem {
+    pk: String,
+    sk: String,
+    entity: String,
+    owner: String,
+    /// Epoch milliseconds, a number so that the condition can compare it.
+    lease_until: i64,
+    /// Only for DynamoDB's clean-up of leases nobody released (a crashed worker).
+    expires_at: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 struct ClaimItem {
     pk: String,
     sk: String,
@@ -116,6 +129,14 @@ fn connector_sk(id: &ConnectorId) -> String {
 
 fn order_pk(connector: &ConnectorId, order: OrderId) -> String {
     format!("C#{connector}#O#{order}")
+}
+
+fn lease_pk(connector: &ConnectorId) -> String {
+    format!("C#{connector}#LEASE")
+}
+
+fn lease_sk(name: &str) -> String {
+    format!("LEASE#{name}")
 }
 
 fn claim_sk(key: &ClaimKey) -> String {
@@ -513,6 +534,95 @@ impl Store for DynamoStore {
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
                 tracing::debug!(claim = %key, owner, "release of a claim not held: nothing to do");
+                Ok(())
+            }
+            Err(err) => Err(from_sdk(&format!("DeleteItem {what}"), err)),
+        }
+    }
+
+    async fn take_lease(
+        &self,
+        connector: &ConnectorId,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> PortResult<LeaseOutcome> {
+        let what = format!("lease {name} of {connector}");
+        let lease = chrono::Duration::from_std(lease).map_err(|_| {
+            PortError::permanent(format!("{what}: lease {lease:?} is out of range"))
+        })?;
+        let until = now + lease;
+        let item = LeaseItem {
+            pk: lease_pk(connector),
+            sk: lease_sk(name),
+            entity: "lease".to_owned(),
+            owner: owner.to_owned(),
+            lease_until: until.timestamp_millis(),
+            expires_at: until.timestamp().saturating_add(24 * 3600),
+        };
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&what, &item)?))
+            .condition_expression("attribute_not_exists(#pk) OR #lease <= :now OR #owner = :owner")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#lease", "lease_until")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .expression_attribute_values(":owner", s(owner))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(LeaseOutcome::Acquired),
+            Err(err) => err,
+        };
+        let current = match err.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(c)) => c.item.clone(),
+            _ => return Err(from_sdk(&format!("PutItem {what}"), err)),
+        };
+        let current = match current {
+            Some(item) if !item.is_empty() => Some(item),
+            // An emulator that does not return the item: read it.
+            _ => self.get(&what, lease_pk(connector), lease_sk(name)).await?,
+        };
+        match current {
+            Some(item) => Ok(LeaseOutcome::Held {
+                until: millis_to_datetime(from_item::<LeaseItem>(&what, item)?.lease_until),
+            }),
+            // Released between our write and our read: the caller's next try will get it.
+            None => Ok(LeaseOutcome::Held { until: now }),
+        }
+    }
+
+    async fn release_lease(
+        &self,
+        connector: &ConnectorId,
+        name: &str,
+        owner: &str,
+    ) -> PortResult<()> {
+        let what = format!("lease {name} of {connector}");
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(lease_pk(connector)))
+            .key("sk", s(lease_sk(name)))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours any more (it expired and someone took it), or already released.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Ok(())
             }
             Err(err) => Err(from_sdk(&format!("DeleteItem {what}"), err)),

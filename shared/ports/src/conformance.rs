@@ -24,8 +24,8 @@ use woosellsy_domain::{
 };
 
 use crate::{
-    ClaimOutcome, DocumentRef, MappingKind, OrderRecord, OrderState, PortError, PullQueue,
-    QueuedEvent, Received, Store,
+    ClaimOutcome, DocumentRef, LeaseOutcome, MappingKind, OrderRecord, OrderState, PortError,
+    PullQueue, QueuedEvent, Received, Store,
 };
 
 /// A lease long enough that nothing expires by accident while a check runs.
@@ -636,6 +636,162 @@ pub async fn released_claim_can_be_taken(store: Arc<dyn Store>) {
     );
 }
 
+/// Of many workers racing for the same connector lease, exactly one gets it; the others learn until when
+/// it is held. Another lease name or connector is independent.
+pub async fn lease_is_exclusive_under_concurrency(store: Arc<dyn Store>) {
+    let c = unique_connector("lease-race");
+    let t0 = now_ms();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (store, c) = (Arc::clone(&store), c.clone());
+            tokio::spawn(async move {
+                let owner = format!("worker-{i}");
+                let outcome = store.take_lease(&c, "create", &owner, t0, LONG_LEASE).await;
+                (owner, outcome)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        let (owner, outcome) = match task.await {
+            Ok(v) => v,
+            Err(e) => panic!("lease task panicked: {e}"),
+        };
+        match ok(outcome, "take_lease in a race") {
+            LeaseOutcome::Acquired => winners.push(owner),
+            LeaseOutcome::Held { until } => assert_eq!(
+                until.timestamp_millis(),
+                (t0 + TimeDelta::from_std(LONG_LEASE).unwrap_or_default()).timestamp_millis(),
+                "a refused taker learns when the winner's lease ends"
+            ),
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one worker may hold a lease: {winners:?}"
+    );
+
+    assert_eq!(
+        ok(
+            store
+                .take_lease(&c, "other", "worker-x", t0, LONG_LEASE)
+                .await,
+            "take_lease(other name)"
+        ),
+        LeaseOutcome::Acquired,
+        "leases of other names are independent"
+    );
+    let d = unique_connector("lease-race-other");
+    assert_eq!(
+        ok(
+            store
+                .take_lease(&d, "create", "worker-x", t0, LONG_LEASE)
+                .await,
+            "take_lease(other connector)"
+        ),
+        LeaseOutcome::Acquired,
+        "leases of other connectors are independent"
+    );
+    ok(
+        store.release_lease(&c, "create", &winners[0]).await,
+        "release_lease",
+    );
+    ok(
+        store.release_lease(&c, "other", "worker-x").await,
+        "release_lease(other)",
+    );
+    ok(
+        store.release_lease(&d, "create", "worker-x").await,
+        "release_lease(d)",
+    );
+}
+
+/// A lease can be renewed by its holder, is free once expired or released, and is not released by
+/// someone who does not hold it.
+pub async fn lease_expires_is_renewed_and_released(store: Arc<dyn Store>) {
+    let c = unique_connector("lease-life");
+    let t0 = now_ms();
+    let short = Duration::from_secs(10);
+    assert_eq!(
+        ok(
+            store.take_lease(&c, "create", "a", t0, short).await,
+            "take_lease(a)"
+        ),
+        LeaseOutcome::Acquired
+    );
+    assert_eq!(
+        ok(
+            store
+                .take_lease(&c, "create", "a", t0 + secs(5), short)
+                .await,
+            "take_lease(a) again"
+        ),
+        LeaseOutcome::Acquired,
+        "the holder renews its own lease"
+    );
+    assert_eq!(
+        ok(
+            store
+                .take_lease(&c, "create", "b", t0 + secs(12), short)
+                .await,
+            "take_lease(b) before the renewed end"
+        ),
+        LeaseOutcome::Held {
+            until: t0 + secs(15)
+        },
+        "renewal moved the end to the renewal time + lease"
+    );
+    assert_eq!(
+        ok(
+            store
+                .take_lease(&c, "create", "b", t0 + secs(15), short)
+                .await,
+            "take_lease(b) at the end"
+        ),
+        LeaseOutcome::Acquired,
+        "an expired lease is free"
+    );
+    ok(
+        store.release_lease(&c, "create", "a").await,
+        "release_lease by a non-holder",
+    );
+    assert!(
+        matches!(
+            ok(
+                store
+                    .take_lease(&c, "create", "c", t0 + secs(16), short)
+                    .await,
+                "take_lease(c)"
+            ),
+            LeaseOutcome::Held { .. }
+        ),
+        "release_lease by someone who does not hold the lease must not free it"
+    );
+    ok(
+        store.release_lease(&c, "create", "b").await,
+        "release_lease(b)",
+    );
+    ok(
+        store.release_lease(&c, "create", "b").await,
+        "release_lease(b) twice",
+    );
+    assert_eq!(
+        ok(
+            store
+                .take_lease(&c, "create", "c", t0 + secs(17), short)
+                .await,
+            "take_lease(c) after release"
+        ),
+        LeaseOutcome::Acquired,
+        "a released lease is free at once"
+    );
+    ok(
+        store.release_lease(&c, "create", "c").await,
+        "release_lease(c)",
+    );
+}
+
 /// Mappings are kept per (connector, kind, key), overwritten on put, and keys are taken verbatim.
 pub async fn mappings_round_trip(store: Arc<dyn Store>) {
     let c = unique_connector("map");
@@ -733,6 +889,8 @@ pub async fn run_store_suite(store: Arc<dyn Store>) {
     completed_claim_answers_done(Arc::clone(&store)).await;
     complete_claim_fails_for_lost_owner(Arc::clone(&store)).await;
     released_claim_can_be_taken(Arc::clone(&store)).await;
+    lease_is_exclusive_under_concurrency(Arc::clone(&store)).await;
+    lease_expires_is_renewed_and_released(Arc::clone(&store)).await;
     mappings_round_trip(store).await;
 }
 

@@ -109,6 +109,15 @@ pub enum ClaimOutcome {
     Done(DocumentRef),
 }
 
+/// The result of trying to take a connector-wide lease ([`Store::take_lease`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseOutcome {
+    /// The caller holds the lease until `now + lease`.
+    Acquired,
+    /// Another owner holds it until `until`.
+    Held { until: DateTime<Utc> },
+}
+
 /// Cached ids in the accounting system, per connector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,6 +177,26 @@ pub trait Store: Send + Sync {
     ) -> PortResult<()>;
     /// Gives the claim up (nothing was created), so that a retry may take it at once.
     async fn release_claim(&self, key: &ClaimKey, owner: &str) -> PortResult<()>;
+
+    /// Takes the connector-wide lease `name` for `owner` until `now + lease` when it is free, expired or
+    /// already `owner`'s. Atomic across processes and containers: of concurrent callers at most one gets
+    /// `Acquired`. Used to serialise what claims cannot cover, such as creating a new customer that two
+    /// different orders both need.
+    async fn take_lease(
+        &self,
+        connector: &ConnectorId,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> PortResult<LeaseOutcome>;
+    /// Gives the lease up if `owner` still holds it (else does nothing).
+    async fn release_lease(
+        &self,
+        connector: &ConnectorId,
+        name: &str,
+        owner: &str,
+    ) -> PortResult<()>;
 
     async fn get_mapping(
         &self,

@@ -82,6 +82,16 @@ const MIGRATIONS: &[&str] = &[
         dead_lettered_at INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 2: connector-wide leases (e.g. one worker at a time creates customers and items in Sellsy).
+    r#"
+    CREATE TABLE leases (
+        connector   TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        owner       TEXT NOT NULL,
+        lease_until INTEGER NOT NULL,
+        PRIMARY KEY (connector, name)
+    ) STRICT;
+    "#,
 ];
 
 /// One connection to the data directory's database, shareable across tasks.

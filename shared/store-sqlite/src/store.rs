@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSettings, OrderId};
 use woosellsy_ports::{
-    ClaimOutcome, DocumentRef, MappingKind, OrderRecord, PortError, PortResult, Store,
+    ClaimOutcome, DocumentRef, LeaseOutcome, MappingKind, OrderRecord, PortError, PortResult, Store,
 };
 
 use crate::db::{Db, from_json, from_micros, micros_after, order_column, sql, to_json};
@@ -276,6 +276,73 @@ impl Store for SqliteStore {
                     params![connector, order_id, kind, IN_PROGRESS, owner],
                 )
                 .map_err(sql("cannot release claim"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn take_lease(
+        &self,
+        connector: &ConnectorId,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> PortResult<LeaseOutcome> {
+        let (connector, name, owner) = (
+            connector.as_str().to_owned(),
+            name.to_owned(),
+            owner.to_owned(),
+        );
+        let now_us = crate::db::micros(now);
+        let lease_until = micros_after(now, lease);
+        self.db
+            .call(move |conn| {
+                // One statement: SQLite applies the upsert's condition and the write under one lock.
+                let taken = conn
+                    .execute(
+                        "INSERT INTO leases (connector, name, owner, lease_until) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (connector, name) DO UPDATE
+                         SET owner = excluded.owner, lease_until = excluded.lease_until
+                         WHERE leases.lease_until <= ?5 OR leases.owner = excluded.owner",
+                        params![connector, name, owner, lease_until, now_us],
+                    )
+                    .map_err(sql("cannot take lease"))?;
+                if taken == 1 {
+                    return Ok(LeaseOutcome::Acquired);
+                }
+                let until: i64 = conn
+                    .query_row(
+                        "SELECT lease_until FROM leases WHERE connector = ?1 AND name = ?2",
+                        params![connector, name],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql("cannot read lease"))?;
+                Ok(LeaseOutcome::Held {
+                    until: from_micros(until),
+                })
+            })
+            .await
+    }
+
+    async fn release_lease(
+        &self,
+        connector: &ConnectorId,
+        name: &str,
+        owner: &str,
+    ) -> PortResult<()> {
+        let (connector, name, owner) = (
+            connector.as_str().to_owned(),
+            name.to_owned(),
+            owner.to_owned(),
+        );
+        self.db
+            .call(move |conn| {
+                conn.execute(
+                    "DELETE FROM leases WHERE connector = ?1 AND name = ?2 AND owner = ?3",
+                    params![connector, name, owner],
+                )
+                .map_err(sql("cannot release lease"))?;
                 Ok(())
             })
             .await

@@ -414,7 +414,7 @@ fn reopening_migrates_once_and_refuses_a_newer_schema() {
     let version: i64 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let mode: String = raw
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .expect("mode");
@@ -427,6 +427,40 @@ fn reopening_migrates_once_and_refuses_a_newer_schema() {
         .expect("a newer schema is refused");
     assert!(!err.is_transient());
     assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[tokio::test]
+async fn a_data_directory_of_the_first_schema_gains_leases_on_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    drop(SqliteStore::open(dir.path()).expect("create"));
+    // As a data directory written before leases existed.
+    let raw = raw_connection(dir.path());
+    raw.execute_batch("DROP TABLE leases; PRAGMA user_version = 1")
+        .expect("downgrade");
+    drop(raw);
+
+    let store = SqliteStore::open(dir.path()).expect("reopen migrates");
+    let version: i64 = raw_connection(dir.path())
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 2);
+    let now = chrono::Utc::now();
+    let lease = std::time::Duration::from_secs(60);
+    let shop = connector("boutique");
+    assert_eq!(
+        store
+            .take_lease(&shop, "create", "a", now, lease)
+            .await
+            .expect("take"),
+        woosellsy_ports::LeaseOutcome::Acquired
+    );
+    assert!(matches!(
+        store
+            .take_lease(&shop, "create", "b", now, lease)
+            .await
+            .expect("take"),
+        woosellsy_ports::LeaseOutcome::Held { .. }
+    ));
 }
 
 #[test]
