@@ -22,6 +22,8 @@ pub struct Options {
     pub woo_plain_permalinks: bool,
     /// `verify_totals_with_sellsy`: each document is computed by Sellsy (`POST /invoices/compute`) first.
     pub verify_totals_with_sellsy: bool,
+    /// Time the Sellsy simulator takes per API request.
+    pub sellsy_latency: Duration,
 }
 
 impl Default for Options {
@@ -33,6 +35,7 @@ impl Default for Options {
             webhooks: true,
             woo_plain_permalinks: false,
             verify_totals_with_sellsy: false,
+            sellsy_latency: Duration::ZERO,
         }
     }
 }
@@ -64,9 +67,12 @@ impl TestApp {
         })
         .await
         .expect("woo sim");
-        let sellsy = SellsySim::start(SimConfig::default())
-            .await
-            .expect("sellsy sim");
+        let sellsy = SellsySim::start(SimConfig {
+            latency: opts.sellsy_latency,
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sellsy sim");
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let config_path = dir.path().join("woosellsy.toml");

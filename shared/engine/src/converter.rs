@@ -26,11 +26,13 @@ use serde_json::json;
 use tracing::{Instrument, info, info_span, warn};
 use woocommerce::Order;
 use woocommerce::client::{AuthMode, Client as WooClient};
-use woosellsy_domain::{ClaimKey, ConnectorSecrets, ConnectorSettings, DocumentKind, WooAuth};
+use woosellsy_domain::{
+    ClaimKey, ConnectorId, ConnectorSecrets, ConnectorSettings, DocumentKind, WooAuth,
+};
 use woosellsy_mapping::{Eligibility, plan_document};
 use woosellsy_ports::{
-    AccountingBackend, BackendFactory, ClaimOutcome, ConnectorMappings, DocumentRef, MappingKind,
-    OrderRecord, OrderState, PortError, QueuedEvent, SecretStore, Store,
+    AccountingBackend, BackendFactory, ClaimOutcome, ConnectorMappings, DocumentRef, LeaseOutcome,
+    MappingKind, OrderRecord, OrderState, PortError, QueuedEvent, SecretStore, Store,
 };
 
 use crate::faults;
@@ -52,6 +54,12 @@ impl Default for ConverterSettings {
         }
     }
 }
+
+/// The connector-wide lease held while creating documents (and the customers and items they need).
+pub const CREATE_LEASE: &str = "create";
+/// How long an event waits for another worker's creations on the same connector before it is retried
+/// through the queue instead (a Lambda invocation must not spend its time waiting).
+const CREATE_LEASE_WAIT: Duration = Duration::from_secs(15);
 
 pub fn default_worker_id() -> String {
     format!(
@@ -88,10 +96,11 @@ struct ConnectorClients {
     settings: ConnectorSettings,
     woo: WooClient,
     backend: Arc<dyn AccountingBackend>,
-    /// Serialises document creation per connector in this process. Claims make each *order* exactly
-    /// once, but two orders of the same new customer (or new SKU) created at once would each create
-    /// that customer (or item) in Sellsy. The account's rate limit already serialises the calls, so
-    /// this costs little throughput.
+    /// Serialises document creation per connector in this process; the store's connector lease
+    /// ([`CREATE_LEASE`]) does the same across processes and Lambda containers. Claims make each
+    /// *order* exactly once, but two orders of the same new customer (or new SKU) created at once would
+    /// each create that customer (or item) in Sellsy. The account's rate limit already serialises the
+    /// calls, so this costs little throughput.
     create_lock: tokio::sync::Mutex<()>,
 }
 
@@ -230,8 +239,16 @@ impl Converter {
             };
             let created = {
                 let _one_at_a_time = clients.create_lock.lock().await;
-                self.create_once(&key, &planned.plan, clients.backend.as_ref(), &cache)
-                    .await
+                match self.take_create_lease(&event.connector).await {
+                    Ok(()) => {
+                        let created = self
+                            .create_once(&key, &planned.plan, clients.backend.as_ref(), &cache)
+                            .await;
+                        self.release_create_lease(&event.connector).await;
+                        created
+                    }
+                    Err(e) => Err(e),
+                }
             };
             let doc = match created {
                 Ok(doc) => doc,
@@ -278,6 +295,52 @@ impl Converter {
         }
         Outcome::Done {
             documents: documents.into_values().collect(),
+        }
+    }
+
+    /// Waits (a little) for the connector's create lease; a worker that crashed holding it delays others
+    /// by one lease at most.
+    async fn take_create_lease(&self, connector: &ConnectorId) -> Result<(), PortError> {
+        let store = &self.deps.store;
+        let owner = &self.deps.settings.worker_id;
+        let deadline = tokio::time::Instant::now() + CREATE_LEASE_WAIT;
+        loop {
+            let now = Utc::now();
+            let until = match store
+                .take_lease(
+                    connector,
+                    CREATE_LEASE,
+                    owner,
+                    now,
+                    self.deps.settings.lease,
+                )
+                .await?
+            {
+                LeaseOutcome::Acquired => return Ok(()),
+                LeaseOutcome::Held { until } => until,
+            };
+            let left = (until - now).to_std().unwrap_or_default();
+            if tokio::time::Instant::now() >= deadline {
+                return Err(PortError::Transient {
+                    message: "another worker is creating documents for this connector".to_owned(),
+                    retry_after: Some(left.clamp(Duration::from_secs(1), CREATE_LEASE_WAIT)),
+                });
+            }
+            tokio::time::sleep(left.clamp(Duration::from_millis(20), Duration::from_millis(250)))
+                .await;
+        }
+    }
+
+    async fn release_create_lease(&self, connector: &ConnectorId) {
+        let owner = &self.deps.settings.worker_id;
+        if let Err(e) = self
+            .deps
+            .store
+            .release_lease(connector, CREATE_LEASE, owner)
+            .await
+        {
+            // It expires on its own; until then other workers of this connector wait for it.
+            warn!(error = %e, "could not release the create lease");
         }
     }
 

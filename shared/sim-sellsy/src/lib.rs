@@ -58,6 +58,9 @@ pub struct SimConfig {
     pub currencies: Vec<String>,
     /// Used in token values; ids are per account (the simulator holds one account).
     pub account_id: u64,
+    /// Time each API request takes before it is handled, like the network and Sellsy's own work (real
+    /// calls take a few hundred milliseconds): widens the windows in which concurrent workers race.
+    pub latency: std::time::Duration,
 }
 
 impl Default for SimConfig {
@@ -74,6 +77,7 @@ impl Default for SimConfig {
                 .map(|c| c.to_string())
                 .collect(),
             account_id: 1,
+            latency: std::time::Duration::ZERO,
         }
     }
 }
@@ -114,6 +118,7 @@ impl SellsySim {
             client_secret: config.client_secret.clone(),
             token_ttl_secs: config.token_ttl_secs,
             account_id: config.account_id,
+            latency: config.latency,
             origin: format!("http://{addr}"),
         });
         let app = axum::Router::new()

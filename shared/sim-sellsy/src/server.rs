@@ -24,6 +24,8 @@ pub(crate) struct Shared {
     pub client_secret: String,
     pub token_ttl_secs: u64,
     pub account_id: u64,
+    /// Added before each API request is handled ([`crate::SimConfig::latency`]).
+    pub latency: std::time::Duration,
     /// `http://127.0.0.1:PORT`, used to build public/pdf links.
     pub origin: String,
 }
@@ -65,6 +67,9 @@ pub(crate) async fn handle(
     if let Some(rest) = path.strip_prefix("/v2")
         && (rest.is_empty() || rest.starts_with('/'))
     {
+        if !shared.latency.is_zero() {
+            tokio::time::sleep(shared.latency).await;
+        }
         return api(&shared, &method, &path, rest, uri.query(), &headers, &body).into_response();
     }
     if let Some(rest) = path.strip_prefix("/public/invoices/") {
