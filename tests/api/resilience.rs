@@ -153,3 +153,48 @@ async fn a_customer_and_an_item_deleted_in_sellsy_do_not_block_the_next_order() 
         new_customer
     );
 }
+
+#[tokio::test]
+async fn a_worker_that_died_holding_the_create_lease_delays_invoices_but_loses_none() {
+    use woosellsy_ports::{LeaseOutcome, Store};
+    let app = TestApp::spawn(Options::default()).await;
+    // Another worker took the connector's create lease and died: it frees itself when its lease ends.
+    let store = woosellsy_store_sqlite::SqliteStore::open(&app.dir.path().join("data")).unwrap();
+    let connector = woosellsy_domain::ConnectorId::parse(crate::helpers::CONNECTOR).unwrap();
+    let lease = Duration::from_secs(8);
+    assert_eq!(
+        store
+            .take_lease(
+                &connector,
+                "create",
+                "dead-worker",
+                chrono::Utc::now(),
+                lease
+            )
+            .await
+            .unwrap(),
+        LeaseOutcome::Acquired
+    );
+
+    let id = app.woo.create_order(french_order("patient@example.fr"));
+    let reference = format!(
+        "WC-{}",
+        app.woo.order(id).unwrap()["number"].as_str().unwrap()
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        app.invoices_for(&reference).is_empty(),
+        "created while another worker held the lease"
+    );
+    assert!(app.sellsy.individuals().is_empty());
+    let error = app.order_meta(id, "woosellsy.error");
+    assert!(
+        error.as_ref().is_none_or(|e| e.is_null()),
+        "waiting is not an error: {error:?}"
+    );
+
+    app.wait_until("the invoice once the lease ended", WAIT, |a| {
+        a.invoices_for(&reference).len() == 1
+    })
+    .await;
+}

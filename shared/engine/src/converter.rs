@@ -58,8 +58,9 @@ impl Default for ConverterSettings {
 /// The connector-wide lease held while creating documents (and the customers and items they need).
 pub const CREATE_LEASE: &str = "create";
 /// How long an event waits for another worker's creations on the same connector before it is retried
-/// through the queue instead (a Lambda invocation must not spend its time waiting).
-const CREATE_LEASE_WAIT: Duration = Duration::from_secs(15);
+/// through the queue instead. Creating one document takes a second or two; a batch of ten events that
+/// all wait this long still fits the converter's 60 s Lambda timeout.
+const CREATE_LEASE_WAIT: Duration = Duration::from_secs(5);
 
 pub fn default_worker_id() -> String {
     format!(
