@@ -70,6 +70,9 @@ async fn one_paid_order_becomes_one_invoice_with_the_right_customer_lines_and_to
     assert_eq!(invoice_id, json!(invoice["id"].to_string()));
     let url = app.order_meta(id, "woosellsy.invoice_url").unwrap();
     assert_eq!(url, invoice["public_link"]["url"]);
+    // Sellsy's own figures for the draft agree with WooCommerce's: nothing to check by hand.
+    let warning = app.order_meta(id, "woosellsy.warning");
+    assert!(warning.as_ref().is_none_or(|w| w.is_null()), "{warning:?}");
 }
 
 #[tokio::test]
@@ -420,4 +423,55 @@ async fn a_variation_is_invoiced_on_the_declination_of_its_parent_item() {
         "an item was created for the variation: {refs:?}"
     );
     assert_eq!(dec(&invoice["amounts"]["total_incl_tax"]), dec!(76.55));
+}
+
+#[tokio::test]
+async fn an_invoice_sellsy_totals_differently_is_flagged_on_the_order() {
+    // The integrator says the account rounds tax per row, but it rounds per rate: the connector's model
+    // is wrong, and Sellsy's own figures for the created draft are what catches it.
+    let app = TestApp::spawn(Options {
+        sellsy_tax_rounding: "per-row",
+        ..Options::default()
+    })
+    .await;
+    app.sellsy
+        .set_rounding(sim_sellsy::compute::RoundingMode::PerRate);
+    // Ten different 3.13 € products at 20 %, tax rounded per line: 10 × 0.63 = 6.30 (per rate: 6.26).
+    let mut order = french_order("rounding@example.fr");
+    order["line_items"] = json!(
+        (0..10)
+            .map(|i| json!({
+                "id": 100 + i, "name": format!("Carte postale {i}"), "product_id": 300 + i,
+                "variation_id": 0, "quantity": 1, "tax_class": "", "subtotal": "3.13",
+                "subtotal_tax": "0.63", "total": "3.13", "total_tax": "0.63",
+                "taxes": [{"id": 1, "total": "0.626", "subtotal": "0.626"}], "meta_data": [],
+                "sku": format!("CARTE-{i}"), "price": 3.13
+            }))
+            .collect::<Vec<_>>()
+    );
+    order["tax_lines"] = json!([{"id": 10, "rate_code": "FR-TVA-1", "rate_id": 1, "label": "TVA",
+        "compound": false, "tax_total": "6.30", "shipping_tax_total": "0.00", "rate_percent": 20,
+        "meta_data": []}]);
+    order["shipping_lines"] = json!([]);
+    order["shipping_total"] = json!("0.00");
+    order["shipping_tax"] = json!("0.00");
+    order["cart_tax"] = json!("6.30");
+    order["total_tax"] = json!("6.30");
+    order["total"] = json!("37.60");
+    let id = app.woo.create_order(order);
+
+    app.wait_until("the flagged invoice", WAIT, |a| {
+        a.order_meta(id, "woosellsy.invoice_id").is_some()
+    })
+    .await;
+    let warning = app.order_meta(id, "woosellsy.warning");
+    let warning = warning
+        .as_ref()
+        .and_then(|w| w.as_str())
+        .unwrap_or_default();
+    assert!(
+        warning.contains("37.56") && warning.contains("37.60"),
+        "the order says the draft needs checking: {warning:?}"
+    );
+    assert_eq!(app.sellsy.invoices().len(), 1);
 }

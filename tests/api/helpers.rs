@@ -24,6 +24,8 @@ pub struct Options {
     pub verify_totals_with_sellsy: bool,
     /// Time the Sellsy simulator takes per API request.
     pub sellsy_latency: Duration,
+    /// The connector's `sellsy_tax_rounding` setting.
+    pub sellsy_tax_rounding: &'static str,
 }
 
 impl Default for Options {
@@ -36,6 +38,7 @@ impl Default for Options {
             woo_plain_permalinks: false,
             verify_totals_with_sellsy: false,
             sellsy_latency: Duration::ZERO,
+            sellsy_tax_rounding: "unknown",
         }
     }
 }
@@ -92,6 +95,7 @@ max_backoff_secs = 2
 [[connector]]
 id = "{CONNECTOR}"
 verify_totals_with_sellsy = {verify}
+sellsy_tax_rounding = "{rounding}"
 [connector.woocommerce]
 url = "{woo_url}"
 consumer_key = "{ck}"
@@ -107,6 +111,7 @@ requests_per_second = 50
             data = dir.path().join("data").display(),
             lease = opts.claim_lease_secs,
             verify = opts.verify_totals_with_sellsy,
+            rounding = opts.sellsy_tax_rounding,
             visibility = opts.claim_lease_secs + 1,
             woo_url = woo.url(),
             ck = woo_defaults.consumer_key,

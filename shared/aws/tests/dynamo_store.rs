@@ -81,6 +81,7 @@ async fn thirty_two_racing_workers_create_one_claim_and_all_see_the_document() {
         id: "9001".into(),
         number: Some("F-2026-0001".into()),
         url: None,
+        warning: None,
     };
     store.complete_claim(&key, &winners[0], &doc).await.unwrap();
     // A retried UpdateItem (the SDK retries a request whose answer was lost) must not turn into an error.

@@ -669,6 +669,17 @@ fn link_meta(
             meta.push((format!("{prefix}_number"), json!(number)));
         }
     }
+    // Documents created but not totalling what WooCommerce does: said where the merchant looks.
+    let warnings: Vec<&str> = documents
+        .values()
+        .filter_map(|d| d.warning.as_deref())
+        .collect();
+    let warning = if warnings.is_empty() {
+        serde_json::Value::Null
+    } else {
+        json!(warnings.join(" "))
+    };
+    meta.push(("woosellsy.warning".to_owned(), warning));
     meta
 }
 

@@ -83,6 +83,7 @@ fn document(kind: DocumentKind, id: &str) -> DocumentRef {
         id: id.to_owned(),
         number: Some(format!("F-2024-{id}")),
         url: Some(format!("https://sellsy.example/doc/{id}")),
+        warning: None,
     }
 }
 

@@ -68,6 +68,10 @@ pub struct DocumentRef {
     pub number: Option<String>,
     /// Link a customer or the merchant can open (Sellsy: the public link).
     pub url: Option<String>,
+    /// Set when the backend created the document but the backend's own totals for it differ from the
+    /// plan's (WooCommerce's): the draft exists and must be checked by hand before it is validated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// Where an order stands for one connector.

@@ -143,6 +143,7 @@ async fn store_and_queue_share_the_file_and_survive_reopening() {
         id: "5501".to_owned(),
         number: Some("F-2024-00031".to_owned()),
         url: None,
+        warning: None,
     };
     let now = Utc::now();
     {

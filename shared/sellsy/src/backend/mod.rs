@@ -349,7 +349,34 @@ fn document_ref(invoice: &Invoice) -> DocumentRef {
             .as_ref()
             .and_then(|l| l.url.clone())
             .filter(|u| !u.trim().is_empty()),
+        warning: None,
     }
+}
+
+/// Sellsy's own figures for an invoice it just created, against the plan's (which are WooCommerce's): the
+/// plan was checked against a model of Sellsy's arithmetic, and this checks the model. `None` when they
+/// agree, or when the answer carries no figures to compare.
+fn totals_gap(plan: &DocumentPlan, invoice: &Invoice) -> Option<String> {
+    let total = invoice.amounts.as_ref()?.total_incl_tax?;
+    let name = invoice
+        .number
+        .as_deref()
+        .map_or_else(|| format!("#{}", invoice.id), str::to_owned);
+    if total != plan.totals.incl_tax {
+        return Some(format!(
+            "Sellsy totals draft invoice {name} to {total} where WooCommerce says {} {}: check it before validating",
+            plan.totals.incl_tax, plan.currency
+        ));
+    }
+    let amounts: Vec<Decimal> = invoice.taxes.iter().filter_map(|t| t.amount).collect();
+    let tax: Decimal = amounts.iter().sum();
+    if !amounts.is_empty() && tax != plan.totals.tax {
+        return Some(format!(
+            "Sellsy puts {tax} of tax on draft invoice {name} where WooCommerce says {} {}: check it before validating",
+            plan.totals.tax, plan.currency
+        ));
+    }
+    None
 }
 
 /// Resolves every tax of one plan, listing Sellsy's taxes at most once.
@@ -468,7 +495,12 @@ impl SellsyBackend {
             customer = %customer.party,
             "Sellsy invoice created"
         );
-        Ok(document_ref(&invoice))
+        let mut doc = document_ref(&invoice);
+        doc.warning = totals_gap(plan, &invoice);
+        if let Some(warning) = &doc.warning {
+            tracing::error!(order = %plan.order_id, invoice_id = invoice.id, %warning, "created Sellsy invoice does not match WooCommerce");
+        }
+        Ok(doc)
     }
 
     /// `POST /invoices/compute` and compare with the plan: Sellsy's own arithmetic, not our model of it.
