@@ -260,6 +260,49 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Deletes the item if `owner` holds it (and it has no `absent` attribute). A refused condition means
+    /// the item is not ours any more (taken over, completed) or already gone: nothing left to give up.
+    async fn delete_owned(
+        &self,
+        what: &str,
+        pk: String,
+        sk: String,
+        owner: &str,
+        absent: Option<&str>,
+    ) -> PortResult<()> {
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .condition_expression(match absent {
+                Some(_) => "#owner = :owner AND attribute_not_exists(#absent)",
+                None => "#owner = :owner",
+            })
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner));
+        if let Some(attribute) = absent {
+            request = request.expression_attribute_names("#absent", attribute);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                tracing::debug!(
+                    item = what,
+                    owner,
+                    "release of an item not held: nothing to do"
+                );
+                Ok(())
+            }
+            Err(err) => Err(from_sdk(&format!("DeleteItem {what}"), err)),
+        }
+    }
+
     async fn get(
         &self,
         what: &str,
@@ -512,32 +555,15 @@ impl Store for DynamoStore {
     }
 
     async fn release_claim(&self, key: &ClaimKey, owner: &str) -> PortResult<()> {
-        let what = format!("claim {key}");
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(order_pk(&key.connector, key.order)))
-            .key("sk", s(claim_sk(key)))
-            .condition_expression("#owner = :owner AND attribute_not_exists(#doc)")
-            .expression_attribute_names("#doc", "document")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours (any more), already released, or completed: there is nothing left to give up.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                tracing::debug!(claim = %key, owner, "release of a claim not held: nothing to do");
-                Ok(())
-            }
-            Err(err) => Err(from_sdk(&format!("DeleteItem {what}"), err)),
-        }
+        // Only an unfinished claim is given up: a completed one proves the document exists.
+        self.delete_owned(
+            &format!("claim {key}"),
+            order_pk(&key.connector, key.order),
+            claim_sk(key),
+            owner,
+            Some("document"),
+        )
+        .await
     }
 
     async fn take_lease(
@@ -603,30 +629,14 @@ impl Store for DynamoStore {
         name: &str,
         owner: &str,
     ) -> PortResult<()> {
-        let what = format!("lease {name} of {connector}");
-        let result = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(lease_pk(connector)))
-            .key("sk", s(lease_sk(name)))
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Not ours any more (it expired and someone took it), or already released.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(from_sdk(&format!("DeleteItem {what}"), err)),
-        }
+        self.delete_owned(
+            &format!("lease {name} of {connector}"),
+            lease_pk(connector),
+            lease_sk(name),
+            owner,
+            None,
+        )
+        .await
     }
 
     async fn get_mapping(
