@@ -35,6 +35,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
@@ -129,6 +131,14 @@ fn connector_sk(id: &ConnectorId) -> String {
 
 fn order_pk(connector: &ConnectorId, order: OrderId) -> String {
     format!("C#{connector}#O#{order}")
+}
+
+/// When a lease taken at `now` for `lease` ends.
+fn lease_end(what: &str, now: DateTime<Utc>, lease: Duration) -> PortResult<DateTime<Utc>> {
+    chrono::Duration::from_std(lease)
+        .ok()
+        .and_then(|lease| now.checked_add_signed(lease))
+        .ok_or_else(|| PortError::permanent(format!("{what}: lease {lease:?} is out of range")))
 }
 
 fn lease_pk(connector: &ConnectorId) -> String {
@@ -258,6 +268,26 @@ impl DynamoStore {
             .await
             .map_err(|e| from_sdk(&format!("UpdateTimeToLive {table}"), e))?;
         Ok(())
+    }
+
+    /// The item that made a conditional PutItem fail: DynamoDB returns it (`ALL_OLD` on failure); an
+    /// emulator that does not is answered by reading it. `None` if it is gone by then. Any other failure
+    /// is returned as the error it is.
+    async fn refusing_item(
+        &self,
+        what: &str,
+        err: SdkError<PutItemError, HttpResponse>,
+        pk: String,
+        sk: String,
+    ) -> PortResult<Option<HashMap<String, AttributeValue>>> {
+        let returned = match err.as_service_error() {
+            Some(PutItemError::ConditionalCheckFailedException(c)) => c.item.clone(),
+            _ => return Err(from_sdk(&format!("PutItem {what}"), err)),
+        };
+        match returned {
+            Some(item) if !item.is_empty() => Ok(Some(item)),
+            _ => self.get(what, pk, sk).await,
+        }
     }
 
     /// Deletes the item if `owner` holds it (and it has no `absent` attribute). A refused condition means
@@ -431,16 +461,14 @@ impl Store for DynamoStore {
         lease: Duration,
     ) -> PortResult<ClaimOutcome> {
         let what = format!("claim {key}");
-        let lease = chrono::Duration::from_std(lease).map_err(|_| {
-            PortError::permanent(format!("{what}: lease {lease:?} is out of range"))
-        })?;
+        let until = lease_end(&what, now, lease)?;
         let item = ClaimItem {
             pk: order_pk(&key.connector, key.order),
             sk: claim_sk(key),
             entity: "claim".to_owned(),
             owner: owner.to_owned(),
             claimed_at: now,
-            lease_until: Some((now + lease).timestamp_millis()),
+            lease_until: Some(until.timestamp_millis()),
             document: None,
         };
         let result = self
@@ -469,18 +497,16 @@ impl Store for DynamoStore {
                 Ok(ClaimOutcome::Acquired { recovered })
             }
             Err(err) => {
-                let refused = match err.as_service_error() {
-                    Some(PutItemError::ConditionalCheckFailedException(c)) => Some(c.item.clone()),
-                    _ => None,
-                };
-                let current = match refused {
-                    None => return Err(from_sdk(&format!("PutItem {what}"), err)),
-                    Some(Some(item)) if !item.is_empty() => {
-                        Some(from_item::<ClaimItem>(&what, item)?)
-                    }
-                    // An emulator that does not return the item: read it.
-                    Some(_) => self.current_claim(key).await?,
-                };
+                let current = self
+                    .refusing_item(
+                        &what,
+                        err,
+                        order_pk(&key.connector, key.order),
+                        claim_sk(key),
+                    )
+                    .await?
+                    .map(|item| from_item::<ClaimItem>(&what, item))
+                    .transpose()?;
                 match current {
                     Some(ClaimItem {
                         document: Some(doc),
@@ -575,10 +601,7 @@ impl Store for DynamoStore {
         lease: Duration,
     ) -> PortResult<LeaseOutcome> {
         let what = format!("lease {name} of {connector}");
-        let lease = chrono::Duration::from_std(lease).map_err(|_| {
-            PortError::permanent(format!("{what}: lease {lease:?} is out of range"))
-        })?;
-        let until = now + lease;
+        let until = lease_end(&what, now, lease)?;
         let item = LeaseItem {
             pk: lease_pk(connector),
             sk: lease_sk(name),
@@ -605,15 +628,9 @@ impl Store for DynamoStore {
             Ok(_) => return Ok(LeaseOutcome::Acquired),
             Err(err) => err,
         };
-        let current = match err.as_service_error() {
-            Some(PutItemError::ConditionalCheckFailedException(c)) => c.item.clone(),
-            _ => return Err(from_sdk(&format!("PutItem {what}"), err)),
-        };
-        let current = match current {
-            Some(item) if !item.is_empty() => Some(item),
-            // An emulator that does not return the item: read it.
-            _ => self.get(&what, lease_pk(connector), lease_sk(name)).await?,
-        };
+        let current = self
+            .refusing_item(&what, err, lease_pk(connector), lease_sk(name))
+            .await?;
         match current {
             Some(item) => Ok(LeaseOutcome::Held {
                 until: millis_to_datetime(from_item::<LeaseItem>(&what, item)?.lease_until),
