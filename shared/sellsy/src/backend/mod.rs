@@ -40,9 +40,10 @@ use woosellsy_ports::{
 
 use crate::client::types::{
     Address as SellsyAddress, CatalogItemType, CatalogRelated, CatalogRow, DateRange, DiscountType,
-    Id, Invoice, InvoiceFilters, Item, LegalFrance, NewAddress, NewCompany, NewContact,
-    NewIndividual, NewInvoice, NewItem, Related, Row, RowDiscount, SingleRow, THIRD_PARTY_CLIENT,
-    THIRD_PARTY_PROSPECT, Tax, ThirdPartyKind, ThirdPartyRef, ThirdPartySummary,
+    DocumentTax, Id, Invoice, InvoiceFilters, Item, LegalFrance, NewAddress, NewCompany,
+    NewContact, NewIndividual, NewInvoice, NewItem, Related, Row, RowDiscount, SingleRow,
+    THIRD_PARTY_CLIENT, THIRD_PARTY_PROSPECT, Tax, ThirdPartyKind, ThirdPartyRef,
+    ThirdPartySummary,
 };
 use crate::client::{Client, ClientConfig, Error, RetryPolicy};
 use address::Role;
@@ -353,30 +354,24 @@ fn document_ref(invoice: &Invoice) -> DocumentRef {
     }
 }
 
-/// Sellsy's own figures for an invoice it just created, against the plan's (which are WooCommerce's): the
-/// plan was checked against a model of Sellsy's arithmetic, and this checks the model. `None` when they
-/// agree, or when the answer carries no figures to compare.
-fn totals_gap(plan: &DocumentPlan, invoice: &Invoice) -> Option<String> {
-    let total = invoice.amounts.as_ref()?.total_incl_tax?;
-    let name = invoice
-        .number
-        .as_deref()
-        .map_or_else(|| format!("#{}", invoice.id), str::to_owned);
+/// Where Sellsy's own figures for an invoice (computed, or just created) differ from the plan's, which are
+/// WooCommerce's: the plan was checked against a model of Sellsy's arithmetic, and this checks the model.
+/// `None` when they agree. Tax is compared when Sellsy gave tax figures.
+fn figures_gap(plan: &DocumentPlan, total: Decimal, taxes: &[DocumentTax]) -> Option<String> {
     if total != plan.totals.incl_tax {
         return Some(format!(
-            "Sellsy totals draft invoice {name} to {total} where WooCommerce says {} {}: check it before validating",
+            "Sellsy totals it to {total} where WooCommerce says {} {}",
             plan.totals.incl_tax, plan.currency
         ));
     }
-    let amounts: Vec<Decimal> = invoice.taxes.iter().filter_map(|t| t.amount).collect();
+    let amounts: Vec<Decimal> = taxes.iter().filter_map(|t| t.amount).collect();
     let tax: Decimal = amounts.iter().sum();
-    if !amounts.is_empty() && tax != plan.totals.tax {
-        return Some(format!(
-            "Sellsy puts {tax} of tax on draft invoice {name} where WooCommerce says {} {}: check it before validating",
+    (!amounts.is_empty() && tax != plan.totals.tax).then(|| {
+        format!(
+            "Sellsy puts {tax} of tax on it where WooCommerce says {} {}",
             plan.totals.tax, plan.currency
-        ));
-    }
-    None
+        )
+    })
 }
 
 /// Resolves every tax of one plan, listing Sellsy's taxes at most once.
@@ -496,7 +491,16 @@ impl SellsyBackend {
             "Sellsy invoice created"
         );
         let mut doc = document_ref(&invoice);
-        doc.warning = totals_gap(plan, &invoice);
+        let name = invoice
+            .number
+            .as_deref()
+            .map_or_else(|| format!("#{}", invoice.id), str::to_owned);
+        doc.warning = invoice
+            .amounts
+            .as_ref()
+            .and_then(|a| a.total_incl_tax)
+            .and_then(|total| figures_gap(plan, total, &invoice.taxes))
+            .map(|gap| format!("draft invoice {name}: {gap}; check it before validating"));
         if let Some(warning) = &doc.warning {
             tracing::error!(order = %plan.order_id, invoice_id = invoice.id, %warning, "created Sellsy invoice does not match WooCommerce");
         }
@@ -514,21 +518,13 @@ impl SellsyBackend {
             .compute_invoice(body)
             .await
             .map_err(|e| port_error("computing the Sellsy invoice", e))?;
-        let total = computed.amounts.as_ref().and_then(|a| a.total_incl_tax);
-        if total != Some(plan.totals.incl_tax) {
-            return Err(PortError::permanent(format!(
-                "Sellsy computes this invoice to {} where WooCommerce says {} {}; nothing was created",
-                total.map_or_else(|| "nothing".to_owned(), |t| t.to_string()),
-                plan.totals.incl_tax,
-                plan.currency
-            )));
-        }
-        let computed_tax: Decimal = computed.taxes.iter().filter_map(|t| t.amount).sum();
-        if computed_tax != plan.totals.tax {
-            return Err(PortError::permanent(format!(
-                "Sellsy computes {computed_tax} of tax on this invoice where WooCommerce says {}; nothing was created",
-                plan.totals.tax
-            )));
+        let Some(total) = computed.amounts.as_ref().and_then(|a| a.total_incl_tax) else {
+            return Err(PortError::permanent(
+                "Sellsy computed no total for this invoice; nothing was created",
+            ));
+        };
+        if let Some(gap) = figures_gap(plan, total, &computed.taxes) {
+            return Err(PortError::permanent(format!("{gap}; nothing was created")));
         }
         Ok(())
     }
