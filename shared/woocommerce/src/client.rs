@@ -595,7 +595,7 @@ impl Answer {
     /// its own 404s (`rest_no_route`, `…_invalid_id`) included.
     fn missed_rest_api(&self) -> bool {
         if self.status == StatusCode::NOT_FOUND {
-            return wp_error_code(&self.body).is_none();
+            return wp_error(&self.body).is_none();
         }
         self.status.is_success() && self.content_type().starts_with("text/html")
     }
@@ -606,7 +606,7 @@ impl Answer {
             self.content_type().contains("json")
                 || serde_json::from_slice::<Value>(&self.body).is_ok()
         } else {
-            wp_error_code(&self.body).is_some()
+            wp_error(&self.body).is_some()
         }
     }
 
@@ -628,12 +628,17 @@ impl Answer {
     }
 }
 
-/// The `code` of a WordPress REST error body `{"code","message","data"}`, if `body` is one.
-fn wp_error_code(body: &[u8]) -> Option<String> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => map.get("code").and_then(Value::as_str).map(str::to_owned),
-        _ => None,
-    }
+/// The `code` and `message` of a WordPress REST error body `{"code","message","data"}`, if `body` is one.
+fn wp_error(body: &[u8]) -> Option<(String, String)> {
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body) else {
+        return None;
+    };
+    let code = map.get("code").and_then(Value::as_str)?;
+    let message = map
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    Some((code.to_owned(), message.to_owned()))
 }
 
 fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
@@ -645,17 +650,11 @@ fn header_number<N: std::str::FromStr>(headers: &HeaderMap, name: &str) -> Optio
 }
 
 fn error_from_response(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(body)
-        && let Some(code) = map.get("code").and_then(Value::as_str)
-    {
-        let message = map
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+    if let Some((code, message)) = wp_error(body) {
         return Error::Api {
             status: status.as_u16(),
-            code: code.to_owned(),
-            message: message.to_owned(),
+            code,
+            message,
         };
     }
     let mut excerpt: String = String::from_utf8_lossy(body)
