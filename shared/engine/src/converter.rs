@@ -207,20 +207,26 @@ impl Converter {
             store: store.clone(),
             connector: event.connector.clone(),
         };
-        if let Err(e) = fill_parent_skus(&clients.woo, &cache, &mut order).await {
-            return self
-                .woo_failure(event, "could not read a variation's parent product", &e)
-                .await;
-        }
-
         let mut documents = record
             .as_ref()
             .map(|r| r.documents.clone())
             .unwrap_or_default();
-        for kind in clients.settings.documents.iter().copied() {
-            if documents.contains_key(&kind) {
-                continue;
-            }
+        let missing: Vec<DocumentKind> = clients
+            .settings
+            .documents
+            .iter()
+            .copied()
+            .filter(|kind| !documents.contains_key(kind))
+            .collect();
+        // Only a document still to create needs the parents' SKUs; a retry that only writes links does not.
+        if !missing.is_empty()
+            && let Err(e) = fill_parent_skus(&clients.woo, &cache, &mut order).await
+        {
+            return self
+                .woo_failure(event, "could not read a variation's parent product", &e)
+                .await;
+        }
+        for kind in missing {
             let planned = match plan_document(&order, &clients.settings, kind) {
                 Ok(p) => p,
                 Err(e) => {
@@ -238,20 +244,10 @@ impl Converter {
                 order: event.order,
                 kind,
             };
-            let created = {
-                let _one_at_a_time = clients.create_lock.lock().await;
-                match self.take_create_lease(&event.connector).await {
-                    Ok(()) => {
-                        let created = self
-                            .create_once(&key, &planned.plan, clients.backend.as_ref(), &cache)
-                            .await;
-                        self.release_create_lease(&event.connector).await;
-                        created
-                    }
-                    Err(e) => Err(e),
-                }
-            };
-            let doc = match created {
+            let doc = match self
+                .create_alone(&clients, &key, &planned.plan, &cache)
+                .await
+            {
                 Ok(doc) => doc,
                 Err(PortError::Permanent { message }) => {
                     let reason = format!("{kind} not created: {message}");
@@ -297,6 +293,24 @@ impl Converter {
         Outcome::Done {
             documents: documents.into_values().collect(),
         }
+    }
+
+    /// [`Self::create_once`] while no other task of this process (the lock) nor any other process or
+    /// container (the store's lease) creates documents for the same connector.
+    async fn create_alone(
+        &self,
+        clients: &ConnectorClients,
+        key: &ClaimKey,
+        plan: &woosellsy_domain::DocumentPlan,
+        cache: &ConnectorMappings,
+    ) -> Result<DocumentRef, PortError> {
+        let _one_at_a_time = clients.create_lock.lock().await;
+        self.take_create_lease(&key.connector).await?;
+        let created = self
+            .create_once(key, plan, clients.backend.as_ref(), cache)
+            .await;
+        self.release_create_lease(&key.connector).await;
+        created
     }
 
     /// Waits (a little) for the connector's create lease; a worker that crashed holding it delays others
