@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use woo_calc::{CustomerSpec, LineSpec, OrderSpec, ShippingSpec};
+use woo_calc::{LineSpec, OrderSpec, ShippingSpec};
 use woosellsy_domain::{LineSource, TaxRounding};
 use woosellsy_mapping::Planned;
 
@@ -70,20 +70,13 @@ fn line(i: u64, qty: Decimal, price: Decimal, rate: Decimal) -> LineSpec {
 }
 
 fn cart(prices_include_tax: bool, round_at_subtotal: bool, lines: Vec<LineSpec>) -> OrderSpec {
+    let date = NaiveDate::from_ymd_opt(2025, 3, 14)
+        .and_then(|d| d.and_hms_opt(9, 26, 53))
+        .expect("date");
     OrderSpec {
-        currency: "EUR".into(),
         prices_include_tax,
         round_at_subtotal,
-        customer: CustomerSpec::default(),
-        lines,
-        coupons: vec![],
-        fees: vec![],
-        shipping: vec![],
-        status: "processing".into(),
-        paid: true,
-        date_created: NaiveDate::from_ymd_opt(2025, 3, 14)
-            .and_then(|d| d.and_hms_opt(9, 26, 53))
-            .expect("date"),
+        ..OrderSpec::paid(lines, date)
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde_json::{Value, json};
-use woo_calc::{CouponSpec, CustomerSpec, FeeSpec, LineSpec, OrderSpec, ShippingSpec, build_order};
+use woo_calc::{CouponSpec, FeeSpec, LineSpec, OrderSpec, ShippingSpec, build_order};
 use woocommerce::Order;
 use woosellsy_domain::{CustomerKind, DocumentKind, Exemption, LineDiscount, LineSource, TaxSpec};
 use woosellsy_mapping::sellsy_model::{Rounding, compute};
@@ -28,20 +28,13 @@ fn line(sku: Option<&str>, qty: Decimal, price: Decimal, rate: Decimal, rate_id:
 }
 
 fn cart(lines: Vec<LineSpec>) -> OrderSpec {
+    let date = NaiveDate::from_ymd_opt(2025, 1, 31)
+        .and_then(|d| d.and_hms_opt(23, 10, 0))
+        .expect("date");
+    // Lower-case on purpose: the document's currency is normalised.
     OrderSpec {
         currency: "eur".into(),
-        prices_include_tax: false,
-        round_at_subtotal: false,
-        customer: CustomerSpec::default(),
-        lines,
-        coupons: vec![],
-        fees: vec![],
-        shipping: vec![],
-        status: "processing".into(),
-        paid: true,
-        date_created: NaiveDate::from_ymd_opt(2025, 1, 31)
-            .and_then(|d| d.and_hms_opt(23, 10, 0))
-            .expect("date"),
+        ..OrderSpec::paid(lines, date)
     }
 }
 

@@ -37,21 +37,10 @@ mod tests {
     }
 
     fn spec(lines: Vec<LineSpec>) -> OrderSpec {
-        OrderSpec {
-            currency: "EUR".to_owned(),
-            prices_include_tax: false,
-            round_at_subtotal: false,
-            customer: CustomerSpec::default(),
-            lines,
-            coupons: vec![],
-            fees: vec![],
-            shipping: vec![],
-            status: "processing".to_owned(),
-            paid: true,
-            date_created: NaiveDate::from_ymd_opt(2024, 6, 1)
-                .and_then(|d| d.and_hms_opt(10, 30, 0))
-                .expect("valid date"),
-        }
+        let date = NaiveDate::from_ymd_opt(2024, 6, 1)
+            .and_then(|d| d.and_hms_opt(10, 30, 0))
+            .expect("valid date");
+        OrderSpec::paid(lines, date)
     }
 
     fn s(v: &Value) -> &str {

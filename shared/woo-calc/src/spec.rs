@@ -30,6 +30,26 @@ pub struct OrderSpec {
     pub date_created: NaiveDateTime,
 }
 
+impl OrderSpec {
+    /// A paid (`processing`) guest order in EUR of `lines` alone, created at `date_created`: prices excl.
+    /// tax, tax rounded per line, no coupon, fee or shipping. The base that tests vary field by field.
+    pub fn paid(lines: Vec<LineSpec>, date_created: NaiveDateTime) -> OrderSpec {
+        OrderSpec {
+            currency: "EUR".to_owned(),
+            prices_include_tax: false,
+            round_at_subtotal: false,
+            customer: CustomerSpec::default(),
+            lines,
+            coupons: vec![],
+            fees: vec![],
+            shipping: vec![],
+            status: "processing".to_owned(),
+            paid: true,
+            date_created,
+        }
+    }
+}
+
 /// The buyer (billing address; the shipping address is the same unless `ship_elsewhere`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerSpec {
