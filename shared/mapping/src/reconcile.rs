@@ -408,6 +408,16 @@ mod tests {
         super::reconcile(lines, targets, total, exempt, BOTH)
     }
 
+    /// For an account known to round as `mode` (and [`EXEMPT`] for zero-tax rows).
+    fn reconcile_known(
+        mode: Rounding,
+        lines: &mut Vec<PlanLine>,
+        targets: &[TaxTarget],
+        total: Decimal,
+    ) -> Result<Vec<Correction>, MappingError> {
+        super::reconcile(lines, targets, total, EXEMPT, &[mode])
+    }
+
     #[test]
     fn matching_rows_need_no_correction() {
         let vat = TaxSpec::Rate(dec!(20));
@@ -546,27 +556,13 @@ mod tests {
 
         // Per row the rows already give 6.30: nothing to add.
         let mut lines = vec![row(dec!(3.13), vat); 10];
-        let c = super::reconcile(
-            &mut lines,
-            &targets,
-            dec!(37.60),
-            EXEMPT,
-            &[Rounding::PerRow],
-        )
-        .unwrap();
+        let c = reconcile_known(Rounding::PerRow, &mut lines, &targets, dec!(37.60)).unwrap();
         assert!(c.is_empty(), "{c:?}");
         assert_eq!(lines.len(), 10);
 
         // Per rate, one row brings the rate's sum up to 6.30 and one zero-tax row keeps the total.
         let mut lines = vec![row(dec!(3.13), vat); 10];
-        let c = super::reconcile(
-            &mut lines,
-            &targets,
-            dec!(37.60),
-            EXEMPT,
-            &[Rounding::PerRate],
-        )
-        .unwrap();
+        let c = reconcile_known(Rounding::PerRate, &mut lines, &targets, dec!(37.60)).unwrap();
         assert!(!c.is_empty() && c.len() < both.len(), "{c:?}");
         let doc = compute(&lines, Rounding::PerRate);
         assert_eq!((doc.tax, doc.incl_tax), (dec!(6.30), dec!(37.60)));
@@ -587,14 +583,7 @@ mod tests {
             amount: dec!(0.17),
         }];
         let mut lines = vec![row(dec!(1.05), vat); 3];
-        let c = super::reconcile(
-            &mut lines,
-            &targets,
-            dec!(3.32),
-            EXEMPT,
-            &[Rounding::PerRate],
-        )
-        .unwrap();
+        let c = reconcile_known(Rounding::PerRate, &mut lines, &targets, dec!(3.32)).unwrap();
         assert!(c.is_empty(), "{c:?}");
         let mut lines = vec![row(dec!(1.05), vat); 3];
         let c = reconcile(&mut lines, &targets, dec!(3.32), EXEMPT).unwrap();
@@ -606,17 +595,11 @@ mod tests {
         let vat = TaxSpec::Rate(dec!(20));
         for mode in [Rounding::PerRow, Rounding::PerRate] {
             let mut lines = vec![row(dec!(100), vat)];
-            let err = super::reconcile(
-                &mut lines,
-                &[TaxTarget {
-                    tax: vat,
-                    amount: dec!(18),
-                }],
-                dec!(118),
-                EXEMPT,
-                &[mode],
-            )
-            .unwrap_err();
+            let targets = [TaxTarget {
+                tax: vat,
+                amount: dec!(18),
+            }];
+            let err = reconcile_known(mode, &mut lines, &targets, dec!(118)).unwrap_err();
             assert!(
                 matches!(err, MappingError::TaxGap { .. }),
                 "{mode:?}: {err}"
