@@ -216,11 +216,7 @@ fn retarget(node: &mut Value, moved: &Moves) {
             if let Some(Value::String(r)) = obj.get_mut("$ref")
                 && let Some(tokens) = r.strip_prefix("#/").map(|p| {
                     p.split('/')
-                        .map(|t| {
-                            percent_decode(t, false)
-                                .replace("~1", "/")
-                                .replace("~0", "~")
-                        })
+                        .map(|t| percent_decode(t).replace("~1", "/").replace("~0", "~"))
                         .collect::<Vec<_>>()
                 })
                 && let Some(to) = moved.get(&tokens)
@@ -253,32 +249,11 @@ fn pointer(tokens: &[&str]) -> String {
     p
 }
 
-/// Decodes `%XX` escapes (and, in a query string, `+` as a space).
-fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| s.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match (escaped, bytes[i]) {
-            (Some(b), _) => {
-                out.push(b);
-                i += 3;
-            }
-            (None, b'+') if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            (None, b) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Decodes `%XX` escapes (a path segment or a JSON pointer; query strings go through `form_urlencoded`).
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 struct Spec {
@@ -311,7 +286,7 @@ impl Spec {
 
     /// The node a `#/…` pointer designates in the raw spec.
     fn at(&self, reference: &str) -> Option<&Value> {
-        let decoded = percent_decode(reference.strip_prefix('#')?, false);
+        let decoded = percent_decode(reference.strip_prefix('#')?);
         self.raw.pointer(&decoded)
     }
 
@@ -376,7 +351,7 @@ impl Spec {
             let mut params = BTreeMap::new();
             let fits = tsegs.iter().zip(&segs).all(|(t, s)| {
                 if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                    params.insert(name.to_string(), percent_decode(s, false));
+                    params.insert(name.to_string(), percent_decode(s));
                     true
                 } else {
                     literal += 1;
@@ -502,11 +477,9 @@ impl Spec {
 
         // Query parameters: `name[]=a&name[]=b` is the array `name`.
         let mut query: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for pair in call.query.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let k = percent_decode(k, true);
+        for (k, v) in url::form_urlencoded::parse(call.query.as_bytes()) {
             let k = k.strip_suffix("[]").unwrap_or(&k).to_string();
-            query.entry(k).or_default().push(percent_decode(v, true));
+            query.entry(k).or_default().push(v.into_owned());
         }
         for (name, values) in &query {
             match params
