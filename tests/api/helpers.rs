@@ -260,6 +260,7 @@ requests_per_second = 50
         }
     }
 
+    /// The value of the order's meta `key`; a `null` value counts as absent (it is how a key is cleared).
     pub fn order_meta(&self, order_id: u64, key: &str) -> Option<Value> {
         let order = self.woo.order(order_id)?;
         order["meta_data"]
@@ -267,6 +268,13 @@ requests_per_second = 50
             .iter()
             .find(|m| m["key"] == key)
             .map(|m| m["value"].clone())
+            .filter(|v| !v.is_null())
+    }
+
+    /// The `order_reference` the connector gives the order's documents: `WC-` + the order number.
+    pub fn reference(&self, order_id: u64) -> String {
+        let order = self.woo.order(order_id).expect("order");
+        format!("WC-{}", order["number"].as_str().expect("order number"))
     }
 }
 

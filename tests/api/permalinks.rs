@@ -15,8 +15,7 @@ async fn a_paid_order_on_a_plain_permalink_store_becomes_one_invoice_with_its_li
     })
     .await;
     let id = app.woo.create_order(french_order("plain@example.fr"));
-    let order = app.woo.order(id).expect("order");
-    let reference = format!("WC-{}", order["number"].as_str().unwrap());
+    let reference = app.reference(id);
 
     app.wait_until("the invoice link in the order", WAIT, |a| {
         a.order_meta(id, "woosellsy.invoice_id").is_some()
