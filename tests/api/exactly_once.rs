@@ -5,7 +5,7 @@ use std::time::Duration;
 use rust_decimal_macros::dec;
 use serde_json::json;
 
-use crate::helpers::{Options, TestApp, dec, free_port, french_order};
+use crate::helpers::{Options, TestApp, dec, french_order};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -295,37 +295,6 @@ async fn orders_of_the_same_new_customer_at_once_create_the_customer_and_items_o
     assert_eq!(refs, vec!["BOOK-42".to_owned(), "TSHIRT-BIO".to_owned()]);
 }
 
-/// A worker process on the test app's data directory: several processes share the queue and the store,
-/// as converter containers share SQS and DynamoDB on AWS.
-struct WorkerProcess(std::process::Child);
-
-impl WorkerProcess {
-    fn start(app: &TestApp, name: &str) -> Self {
-        let config = std::fs::read_to_string(&app.config_path).unwrap().replace(
-            &format!("127.0.0.1:{}", app.port),
-            &format!("127.0.0.1:{}", free_port()),
-        );
-        let path = app.dir.path().join(format!("{name}.toml"));
-        std::fs::write(&path, config).unwrap();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_woosellsy"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&path)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        WorkerProcess(child)
-    }
-}
-
-impl Drop for WorkerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test]
 async fn two_processes_converting_orders_of_the_same_new_customer_create_it_once() {
     // The receiver only queues; two worker processes then start on the backlog at the same moment,
@@ -342,8 +311,8 @@ async fn two_processes_converting_orders_of_the_same_new_customer_create_it_once
     app.woo.settle().await;
     assert!(app.queue_depth().await >= 8);
     let _workers = [
-        WorkerProcess::start(&app, "worker-a"),
-        WorkerProcess::start(&app, "worker-b"),
+        app.start_another_process("worker-a"),
+        app.start_another_process("worker-b"),
     ];
 
     app.wait_until("eight invoice links", WAIT, |a| {

@@ -151,19 +151,7 @@ requests_per_second = 50
 
     /// Starts (or restarts) the `woosellsy serve` process and waits until it answers.
     pub async fn start(&mut self, opts: &Options) {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_woosellsy"));
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(&self.config_path)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(self.dir.path().join("woosellsy.log"))
-                    .expect("log file"),
-            ));
+        let mut cmd = self.serve_command(&self.config_path);
         if opts.receiver_only {
             cmd.arg("--receiver-only");
         }
@@ -187,6 +175,38 @@ requests_per_second = 50
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// `woosellsy serve --config <config>`, logging into the app's log file.
+    fn serve_command(&self, config: &std::path::Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_woosellsy"));
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.path().join("woosellsy.log"))
+                    .expect("log file"),
+            ));
+        cmd
+    }
+
+    /// Another `woosellsy serve` on this app's data directory, on its own port: the processes share the
+    /// queue and the store, as converter containers share SQS and DynamoDB on AWS. Killed when dropped.
+    pub fn start_another_process(&self, name: &str) -> OtherProcess {
+        let config = std::fs::read_to_string(&self.config_path)
+            .expect("config")
+            .replace(
+                &format!("127.0.0.1:{}", self.port),
+                &format!("127.0.0.1:{}", free_port()),
+            );
+        let path = self.dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, config).expect("write config");
+        OtherProcess(self.serve_command(&path).spawn().expect("spawn woosellsy"))
     }
 
     /// SIGKILL: no graceful shutdown, like a crash or a Lambda timeout.
@@ -275,6 +295,16 @@ requests_per_second = 50
     pub fn reference(&self, order_id: u64) -> String {
         let order = self.woo.order(order_id).expect("order");
         format!("WC-{}", order["number"].as_str().expect("order number"))
+    }
+}
+
+/// A process started by [`TestApp::start_another_process`].
+pub struct OtherProcess(Child);
+
+impl Drop for OtherProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
