@@ -713,84 +713,60 @@ pub async fn lease_is_exclusive_under_concurrency(store: Arc<dyn Store>) {
 pub async fn lease_expires_is_renewed_and_released(store: Arc<dyn Store>) {
     let c = unique_connector("lease-life");
     let t0 = now_ms();
-    let short = Duration::from_secs(10);
+    let take = |owner: &'static str, after: i64| {
+        let (store, c) = (Arc::clone(&store), c.clone());
+        async move {
+            let outcome = store
+                .take_lease(
+                    &c,
+                    "create",
+                    owner,
+                    t0 + secs(after),
+                    Duration::from_secs(10),
+                )
+                .await;
+            ok(outcome, &format!("take_lease({owner}) at +{after} s"))
+        }
+    };
+    let release = |owner: &'static str| {
+        let (store, c) = (Arc::clone(&store), c.clone());
+        async move {
+            let outcome = store.release_lease(&c, "create", owner).await;
+            ok(outcome, &format!("release_lease({owner})"));
+        }
+    };
+
+    assert_eq!(take("a", 0).await, LeaseOutcome::Acquired);
     assert_eq!(
-        ok(
-            store.take_lease(&c, "create", "a", t0, short).await,
-            "take_lease(a)"
-        ),
-        LeaseOutcome::Acquired
-    );
-    assert_eq!(
-        ok(
-            store
-                .take_lease(&c, "create", "a", t0 + secs(5), short)
-                .await,
-            "take_lease(a) again"
-        ),
+        take("a", 5).await,
         LeaseOutcome::Acquired,
         "the holder renews its own lease"
     );
     assert_eq!(
-        ok(
-            store
-                .take_lease(&c, "create", "b", t0 + secs(12), short)
-                .await,
-            "take_lease(b) before the renewed end"
-        ),
+        take("b", 12).await,
         LeaseOutcome::Held {
             until: t0 + secs(15)
         },
         "renewal moved the end to the renewal time + lease"
     );
     assert_eq!(
-        ok(
-            store
-                .take_lease(&c, "create", "b", t0 + secs(15), short)
-                .await,
-            "take_lease(b) at the end"
-        ),
+        take("b", 15).await,
         LeaseOutcome::Acquired,
         "an expired lease is free"
     );
-    ok(
-        store.release_lease(&c, "create", "a").await,
-        "release_lease by a non-holder",
-    );
+    release("a").await;
     assert!(
-        matches!(
-            ok(
-                store
-                    .take_lease(&c, "create", "c", t0 + secs(16), short)
-                    .await,
-                "take_lease(c)"
-            ),
-            LeaseOutcome::Held { .. }
-        ),
+        matches!(take("c", 16).await, LeaseOutcome::Held { .. }),
         "release_lease by someone who does not hold the lease must not free it"
     );
-    ok(
-        store.release_lease(&c, "create", "b").await,
-        "release_lease(b)",
-    );
-    ok(
-        store.release_lease(&c, "create", "b").await,
-        "release_lease(b) twice",
-    );
+    release("b").await;
+    release("b").await;
     assert_eq!(
-        ok(
-            store
-                .take_lease(&c, "create", "c", t0 + secs(17), short)
-                .await,
-            "take_lease(c) after release"
-        ),
+        take("c", 17).await,
         LeaseOutcome::Acquired,
         "a released lease is free at once"
     );
-    ok(
-        store.release_lease(&c, "create", "c").await,
-        "release_lease(c)",
-    );
+    release("c").await;
 }
 
 /// Mappings are kept per (connector, kind, key), overwritten on put, and keys are taken verbatim.
