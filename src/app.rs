@@ -57,6 +57,7 @@ impl App {
         let converter = Arc::new(Converter::new(ConverterDeps {
             store: store.clone(),
             secrets,
+            shops: Arc::new(woocommerce_client::WooShopFactory),
             backends: Arc::new(sellsy::backend::SellsyBackendFactory::new()),
             settings: config.worker.converter_settings(),
         }));

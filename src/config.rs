@@ -17,7 +17,7 @@ use woosellsy_domain::settings::{
 use woosellsy_domain::{
     ConnectorId, ConnectorSecrets, ConnectorSettings, DocumentKind, Exemption, TaxRounding, WooAuth,
 };
-use woosellsy_engine::{ConverterSettings, WorkerSettings};
+use woosellsy_engine::{ConverterSettings, RetryPolicy, WorkerSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -55,6 +55,8 @@ pub struct WorkerConfig {
     pub visibility_secs: Option<u64>,
     pub base_backoff_ms: u64,
     pub max_backoff_secs: u64,
+    /// First retry delay after the connector's keys were refused (doubled per attempt).
+    pub refused_backoff_secs: u64,
 }
 
 impl Default for WorkerConfig {
@@ -63,11 +65,12 @@ impl Default for WorkerConfig {
         let c = ConverterSettings::default();
         Self {
             concurrency: w.concurrency,
-            max_attempts: w.max_attempts,
+            max_attempts: w.retry.max_attempts.unwrap_or(u32::MAX),
             claim_lease_secs: c.lease.as_secs(),
             visibility_secs: None,
-            base_backoff_ms: w.base_backoff.as_millis() as u64,
-            max_backoff_secs: w.max_backoff.as_secs(),
+            base_backoff_ms: w.retry.base.as_millis() as u64,
+            max_backoff_secs: w.retry.max_delay.as_secs(),
+            refused_backoff_secs: w.retry.refused_base.as_secs(),
         }
     }
 }
@@ -89,9 +92,12 @@ impl WorkerConfig {
                 .visibility_secs
                 .map(Duration::from_secs)
                 .unwrap_or(lease + Duration::from_secs(30)),
-            max_attempts: self.max_attempts.max(1),
-            base_backoff: Duration::from_millis(self.base_backoff_ms.max(1)),
-            max_backoff: Duration::from_secs(self.max_backoff_secs.max(1)),
+            retry: RetryPolicy {
+                base: Duration::from_millis(self.base_backoff_ms.max(1)),
+                max_delay: Duration::from_secs(self.max_backoff_secs.max(1)),
+                max_attempts: Some(self.max_attempts.max(1)),
+                refused_base: Duration::from_secs(self.refused_backoff_secs.max(1)),
+            },
             ..WorkerSettings::default()
         }
     }
@@ -185,6 +191,22 @@ impl Config {
             }
             if c.documents.is_empty() {
                 return Err(invalid(format!("connector {}: documents is empty", c.id)));
+            }
+            // Refused here, once, rather than as an error on every order at run time.
+            if let Some(kind) = c
+                .documents
+                .iter()
+                .find(|k| !sellsy::CREATABLE_KINDS.contains(k))
+            {
+                let creatable: Vec<String> = sellsy::CREATABLE_KINDS
+                    .iter()
+                    .map(|k| k.to_string())
+                    .collect();
+                return Err(invalid(format!(
+                    "connector {}: documents: {kind} cannot be created in Sellsy yet; the kinds it can create: {}",
+                    c.id,
+                    creatable.join(", ")
+                )));
             }
         }
         Ok(config)
@@ -321,6 +343,21 @@ client_secret = "csec"
         let c = Config::parse(&bare, Path::new("t.toml")).unwrap();
         let err = c.connectors[0].secrets(&|_| None).unwrap_err();
         assert!(err.contains("WOOSELLSY_SHOP_1_WEBHOOK_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn a_document_kind_sellsy_cannot_create_yet_is_refused_at_load() {
+        let config = SAMPLE.replace(
+            "id = \"shop-1\"",
+            "id = \"shop-1\"\ndocuments = [\"invoice\", \"estimate\"]",
+        );
+        let err = Config::parse(&config, Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("estimate") && err.contains("the kinds it can create: invoice"),
+            "{err}"
+        );
     }
 
     #[test]

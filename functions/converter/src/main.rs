@@ -6,6 +6,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use sellsy::backend::SellsyBackendFactory;
+use woocommerce_client::WooShopFactory;
 use woosellsy_aws::FunctionEnv;
 use woosellsy_aws::functions::ConverterFunction;
 
@@ -17,6 +18,7 @@ async fn main() -> Result<(), Error> {
     let function = Arc::new(ConverterFunction::from_env(
         &config,
         &env,
+        Arc::new(WooShopFactory),
         Arc::new(SellsyBackendFactory::new()),
     ));
     tracing::info!(table = %env.table_name, "converter ready");

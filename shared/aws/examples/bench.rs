@@ -26,8 +26,8 @@ use serde_json::json;
 use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSecrets, ConnectorSettings, OrderId};
 use woosellsy_engine::{MemorySecrets, Receiver, ReceiverLimits};
 use woosellsy_ports::{
-    ClaimOutcome, DocumentRef, LeaseOutcome, MappingKind, OrderRecord, PortError, PortResult,
-    Queue, QueuedEvent, Store,
+    ClaimOutcome, DocumentRef, IdKind, LeaseOutcome, OrderRecord, PortError, PortResult, Queue,
+    QueuedEvent, Store,
 };
 
 const SECRET: &str = "bench-webhook-secret";
@@ -85,21 +85,15 @@ impl Store for Connectors {
     async fn release_lease(&self, _: &ConnectorId, _: &str, _: &str) -> PortResult<()> {
         unused()
     }
-    async fn get_mapping(
+    async fn get_cached_id(
         &self,
         _: &ConnectorId,
-        _: MappingKind,
+        _: IdKind,
         _: &str,
     ) -> PortResult<Option<String>> {
         unused()
     }
-    async fn put_mapping(
-        &self,
-        _: &ConnectorId,
-        _: MappingKind,
-        _: &str,
-        _: &str,
-    ) -> PortResult<()> {
+    async fn put_cached_id(&self, _: &ConnectorId, _: IdKind, _: &str, _: &str) -> PortResult<()> {
         unused()
     }
 }

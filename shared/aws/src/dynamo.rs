@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSettings, OrderId};
 use woosellsy_ports::{
-    ClaimOutcome, DocumentRef, LeaseOutcome, MappingKind, OrderRecord, PortError, PortResult, Store,
+    ClaimOutcome, DocumentRef, IdKind, LeaseOutcome, OrderRecord, PortError, PortResult, Store,
 };
 
 use crate::error::from_sdk;
@@ -153,7 +153,7 @@ fn claim_sk(key: &ClaimKey) -> String {
     format!("CLAIM#{}", key.kind)
 }
 
-fn mapping_pk(connector: &ConnectorId, kind: MappingKind) -> String {
+fn mapping_pk(connector: &ConnectorId, kind: IdKind) -> String {
     format!("C#{connector}#MAP#{}", kind.as_str())
 }
 
@@ -656,10 +656,10 @@ impl Store for DynamoStore {
         .await
     }
 
-    async fn get_mapping(
+    async fn get_cached_id(
         &self,
         connector: &ConnectorId,
-        kind: MappingKind,
+        kind: IdKind,
         key: &str,
     ) -> PortResult<Option<String>> {
         let what = format!("{} mapping of {connector}", kind.as_str());
@@ -676,10 +676,10 @@ impl Store for DynamoStore {
         Ok(Some(item.value))
     }
 
-    async fn put_mapping(
+    async fn put_cached_id(
         &self,
         connector: &ConnectorId,
-        kind: MappingKind,
+        kind: IdKind,
         key: &str,
         value: &str,
     ) -> PortResult<()> {
@@ -714,10 +714,7 @@ mod tests {
             kind: woosellsy_domain::DocumentKind::CreditNote,
         };
         assert_eq!(claim_sk(&key), "CLAIM#credit-note");
-        assert_eq!(
-            mapping_pk(&c, MappingKind::Customer),
-            "C#shop-1#MAP#customer"
-        );
+        assert_eq!(mapping_pk(&c, IdKind::Customer), "C#shop-1#MAP#customer");
         assert_eq!(mapping_sk("jean@example.fr"), "K#jean@example.fr");
         assert_eq!(mapping_sk(""), "K#");
     }

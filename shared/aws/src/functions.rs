@@ -3,12 +3,12 @@
 //!
 //! * [`WebhookFunction`]: API Gateway HTTP API request → the engine's [`Receiver`] → response.
 //! * [`ConverterFunction`]: SQS FIFO batch → the engine's [`Converter`], record by record in order, with
-//!   the partial-batch rule of [`crate::sqs_batch`]. `Done`/`Skipped` and `Failed` (already recorded on
-//!   the order by the converter) are acknowledged; `Retry` is reported failed, after setting the
-//!   message's visibility to the retry delay (the converter's hint, else exponential backoff). On the
-//!   last delivery before the dead-letter queue the failure is also recorded on the order, so the
-//!   merchant sees why. A record that is not a queued event at all is never acknowledged: it goes to
-//!   the dead-letter queue for an operator, without holding up other orders.
+//!   the partial-batch rule of [`crate::sqs_batch`]. What to do with each record is the engine's
+//!   [`settle`] policy, the same as the local worker's: acknowledged, or reported failed after setting
+//!   the message's visibility to the retry delay; on the last delivery before the dead-letter queue the
+//!   failure is also recorded on the order, so the merchant sees why. A record that is not a queued
+//!   event at all is never acknowledged: it goes to the dead-letter queue for an operator, without
+//!   holding up other orders.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +16,13 @@ use std::time::Duration;
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use tracing::{Instrument, error, info_span, warn};
+use woosellsy_domain::backoff;
 use woosellsy_domain::{ConnectorSecrets, ConnectorSettings};
 use woosellsy_engine::{
-    Converter, ConverterDeps, ConverterSettings, Outcome, Receiver, ReceiverLimits,
+    Converter, ConverterDeps, ConverterSettings, Receiver, ReceiverLimits, RetryPolicy, Settle,
+    settle,
 };
-use woosellsy_ports::{AccountingBackend, BackendFactory, PortResult, QueuedEvent};
+use woosellsy_ports::{AccountingBackend, BackendFactory, PortResult, QueuedEvent, ShopFactory};
 
 use crate::env::{EnvError, FunctionEnv, names};
 use crate::http_api::{from_receiver_response, to_receiver_request};
@@ -116,43 +118,48 @@ impl BackendFactory for CappedRate {
     }
 }
 
-/// How the converter function retries.
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    /// Queue URL, to set a retried message's visibility; `None` leaves the queue's default timeout.
-    pub queue_url: Option<String>,
-    /// The queue's `maxReceiveCount`.
-    pub max_receives: Option<u32>,
-    /// First delay, doubled per delivery up to [`MAX_RETRY_DELAY`].
-    pub base: Duration,
-}
-
-/// The delay before delivery `receives + 1`.
-pub fn backoff(base: Duration, receives: u32) -> Duration {
-    let doublings = receives.saturating_sub(1).min(16);
-    base.saturating_mul(1u32 << doublings).min(MAX_RETRY_DELAY)
+/// How the converter function retries: the engine's policy with the stack's figures.
+pub fn retry_policy(env: &FunctionEnv) -> RetryPolicy {
+    RetryPolicy {
+        base: env.retry_base,
+        max_delay: MAX_RETRY_DELAY,
+        // SQS moves the message to the dead-letter queue after `maxReceiveCount`; we only record why.
+        max_attempts: env.max_receives,
+        // Refused keys wait six retry bases (a minute by default): the time to register new keys.
+        refused_base: env.retry_base.saturating_mul(6),
+    }
 }
 
 /// The converter function.
 pub struct ConverterFunction {
     converter: Converter,
     sqs: aws_sdk_sqs::Client,
+    /// Queue URL, to set a retried message's visibility; `None` leaves the queue's default timeout.
+    queue_url: Option<String>,
     retry: RetryPolicy,
 }
 
 impl ConverterFunction {
-    pub fn new(converter: Converter, sqs: aws_sdk_sqs::Client, retry: RetryPolicy) -> Self {
+    pub fn new(
+        converter: Converter,
+        sqs: aws_sdk_sqs::Client,
+        queue_url: Option<String>,
+        retry: RetryPolicy,
+    ) -> Self {
         Self {
             converter,
             sqs,
+            queue_url,
             retry,
         }
     }
 
-    /// The converter on the stack's table and secrets, creating documents through `backends`.
+    /// The converter on the stack's table and secrets, reading shops through `shops` and creating
+    /// documents through `backends`.
     pub fn from_env(
         config: &SdkConfig,
         env: &FunctionEnv,
+        shops: Arc<dyn ShopFactory>,
         backends: Arc<dyn BackendFactory>,
     ) -> Self {
         let store = DynamoStore::new(
@@ -171,15 +178,16 @@ impl ConverterFunction {
         let converter = Converter::new(ConverterDeps {
             store: Arc::new(store),
             secrets: Arc::new(secrets),
+            shops,
             backends,
             settings: ConverterSettings::default(),
         });
-        let retry = RetryPolicy {
-            queue_url: env.queue_url.clone(),
-            max_receives: env.max_receives,
-            base: env.retry_base,
-        };
-        Self::new(converter, aws_sdk_sqs::Client::new(config), retry)
+        Self::new(
+            converter,
+            aws_sdk_sqs::Client::new(config),
+            env.queue_url.clone(),
+            retry_policy(env),
+        )
     }
 
     pub fn converter(&self) -> &Converter {
@@ -207,7 +215,8 @@ impl ConverterFunction {
             Ok(event) => event,
             Err(reason) => {
                 error!(message_id, receives, %reason, "not a queued event: left for the dead-letter queue");
-                return self.retry_later(record, receives, None).await;
+                let delay = backoff::exponential(self.retry.base, receives, self.retry.max_delay);
+                return self.retry_later(record, delay).await;
             }
         };
         let span = info_span!(
@@ -223,39 +232,28 @@ impl ConverterFunction {
             .process(&event)
             .instrument(span.clone())
             .await;
-        match outcome {
-            Outcome::Done { .. } | Outcome::Skipped { .. } | Outcome::Failed { .. } => {
-                RecordOutcome::Ack
-            }
-            Outcome::Retry { reason, after } => {
-                if self.retry.max_receives.is_some_and(|max| receives >= max) {
-                    warn!(parent: &span, %reason, "last delivery failed: the event goes to the dead-letter queue");
-                    let why = format!(
-                        "gave up after {receives} attempts (event kept in the dead-letter queue): {reason}"
-                    );
-                    self.converter
-                        .record_failure(&event, &why)
-                        .instrument(span)
-                        .await;
-                }
-                self.retry_later(record, receives, after).await
+        match settle(&outcome, receives, &self.retry) {
+            Settle::Ack => RecordOutcome::Ack,
+            Settle::RetryAfter(delay) => self.retry_later(record, delay).await,
+            Settle::GiveUp { reason } => {
+                warn!(parent: &span, %reason, "last delivery failed: the event goes to the dead-letter queue");
+                let why = format!("{reason} (event kept in the dead-letter queue)");
+                self.converter
+                    .record_failure(&event, &why)
+                    .instrument(span)
+                    .await;
+                // Visible again at once, so that SQS's redrive moves it to the dead-letter queue on the
+                // next receive instead of after a long visibility timeout.
+                self.retry_later(record, Duration::ZERO).await
             }
         }
     }
 
-    async fn retry_later(
-        &self,
-        record: &SqsMessage,
-        receives: u32,
-        after: Option<Duration>,
-    ) -> RecordOutcome {
-        let (Some(url), Some(receipt)) = (&self.retry.queue_url, &record.receipt_handle) else {
+    async fn retry_later(&self, record: &SqsMessage, delay: Duration) -> RecordOutcome {
+        let (Some(url), Some(receipt)) = (&self.queue_url, &record.receipt_handle) else {
             return RecordOutcome::Retry;
         };
-        let delay = after
-            .unwrap_or_else(|| backoff(self.retry.base, receives))
-            .min(MAX_RETRY_DELAY);
-        let seconds = i32::try_from(delay.as_secs()).unwrap_or(i32::MAX);
+        let seconds = i32::try_from(delay.min(MAX_RETRY_DELAY).as_secs()).unwrap_or(i32::MAX);
         // Best effort: if it fails, the queue's own visibility timeout applies.
         if let Err(e) = self
             .sqs
@@ -277,19 +275,7 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
     use woosellsy_domain::{ConnectorId, DocumentPlan};
-    use woosellsy_ports::{DocumentRef, MappingCache};
-
-    #[test]
-    fn backoff_doubles_per_delivery_up_to_a_cap() {
-        let base = Duration::from_secs(10);
-        assert_eq!(backoff(base, 1), Duration::from_secs(10));
-        assert_eq!(backoff(base, 2), Duration::from_secs(20));
-        assert_eq!(backoff(base, 4), Duration::from_secs(80));
-        assert_eq!(backoff(base, 7), Duration::from_secs(640));
-        assert_eq!(backoff(base, 8), MAX_RETRY_DELAY);
-        assert_eq!(backoff(base, 1000), MAX_RETRY_DELAY);
-        assert_eq!(backoff(Duration::ZERO, 5), Duration::ZERO);
-    }
+    use woosellsy_ports::{DocumentRef, IdCache};
 
     struct Seen(Mutex<Vec<u32>>);
     struct NoBackend;
@@ -298,14 +284,14 @@ mod tests {
         async fn create_document(
             &self,
             _: &DocumentPlan,
-            _: &dyn MappingCache,
+            _: &dyn IdCache,
         ) -> PortResult<DocumentRef> {
             Err(woosellsy_ports::PortError::permanent("unused"))
         }
         async fn find_document(
             &self,
             _: &DocumentPlan,
-            _: &dyn MappingCache,
+            _: &dyn IdCache,
         ) -> PortResult<Option<DocumentRef>> {
             Ok(None)
         }

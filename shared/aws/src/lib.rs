@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod sqs;
 pub mod sqs_batch;
 pub mod telemetry;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 
 pub use config::{load_sdk_config, sdk_config_for_endpoint};

@@ -11,7 +11,7 @@ use chrono::Utc;
 use common::Moto;
 use woosellsy_aws::DynamoStore;
 use woosellsy_domain::{ClaimKey, ConnectorId, DocumentKind, OrderId};
-use woosellsy_ports::{ClaimOutcome, DocumentRef, MappingKind, Store, conformance};
+use woosellsy_ports::{ClaimOutcome, DocumentRef, IdKind, Store, conformance};
 
 async fn store(moto: &Moto, table: &str) -> (DynamoStore, aws_sdk_dynamodb::Client) {
     let client = aws_sdk_dynamodb::Client::new(&moto.config().await);
@@ -115,12 +115,7 @@ async fn items_follow_the_documented_key_design() {
         .await
         .unwrap();
     store
-        .put_mapping(
-            &c,
-            MappingKind::Customer,
-            "jean@example.fr",
-            "individual:42",
-        )
+        .put_cached_id(&c, IdKind::Customer, "jean@example.fr", "individual:42")
         .await
         .unwrap();
     let claim = client
@@ -173,23 +168,23 @@ async fn expired_mappings_read_as_absent_even_before_dynamodb_deletes_them() {
     // moto, like DynamoDB within its deletion delay, still returns the item: the store must not use it.
     let expired = store.clone().with_mapping_ttl(Duration::ZERO);
     expired
-        .put_mapping(&c, MappingKind::Tax, "rate:20", "7")
+        .put_cached_id(&c, IdKind::Tax, "rate:20", "7")
         .await
         .unwrap();
     assert_eq!(
         store
-            .get_mapping(&c, MappingKind::Tax, "rate:20")
+            .get_cached_id(&c, IdKind::Tax, "rate:20")
             .await
             .unwrap(),
         None
     );
     store
-        .put_mapping(&c, MappingKind::Tax, "rate:20", "8")
+        .put_cached_id(&c, IdKind::Tax, "rate:20", "8")
         .await
         .unwrap();
     assert_eq!(
         store
-            .get_mapping(&c, MappingKind::Tax, "rate:20")
+            .get_cached_id(&c, IdKind::Tax, "rate:20")
             .await
             .unwrap()
             .as_deref(),
@@ -206,16 +201,16 @@ async fn mapping_keys_longer_than_a_sort_key_still_work() {
     let b = format!("company:7|{}|75003", "Rue très longue ".repeat(100));
     assert!(a.len() > 1024);
     store
-        .put_mapping(&c, MappingKind::Address, &a, "301")
+        .put_cached_id(&c, IdKind::Address, &a, "301")
         .await
         .unwrap();
     store
-        .put_mapping(&c, MappingKind::Address, &b, "302")
+        .put_cached_id(&c, IdKind::Address, &b, "302")
         .await
         .unwrap();
     assert_eq!(
         store
-            .get_mapping(&c, MappingKind::Address, &a)
+            .get_cached_id(&c, IdKind::Address, &a)
             .await
             .unwrap()
             .as_deref(),
@@ -223,7 +218,7 @@ async fn mapping_keys_longer_than_a_sort_key_still_work() {
     );
     assert_eq!(
         store
-            .get_mapping(&c, MappingKind::Address, &b)
+            .get_cached_id(&c, IdKind::Address, &b)
             .await
             .unwrap()
             .as_deref(),

@@ -78,6 +78,11 @@ struct Stack {
     store: DynamoStore,
     receiver: WebhookFunction,
     converter: ConverterFunction,
+    /// What the operator registered, to register it again with other keys.
+    config: aws_config::SdkConfig,
+    names: DeploymentNames,
+    settings: ConnectorSettings,
+    secrets: ConnectorSecrets,
 }
 
 impl Stack {
@@ -155,13 +160,23 @@ impl Stack {
             (names::MAX_RECEIVES, MAX_RECEIVES.to_string()),
             // Retries become visible at once, so the test needs no waiting.
             (names::RETRY_BASE_SECONDS, "0".to_owned()),
+            // Keys re-read on every event, so a rotation is seen without waiting out a cache.
+            (names::SECRETS_CACHE_SECONDS, "0".to_owned()),
         ]);
         let env = FunctionEnv::from_lookup(|k| vars.get(k).cloned()).expect("env");
         let receiver = WebhookFunction::from_env(&config, &env).expect("receiver");
-        let converter =
-            ConverterFunction::from_env(&config, &env, Arc::new(SellsyBackendFactory::new()));
+        let converter = ConverterFunction::from_env(
+            &config,
+            &env,
+            Arc::new(woocommerce_client::WooShopFactory),
+            Arc::new(SellsyBackendFactory::new()),
+        );
         Some(Stack {
-            store: DynamoStore::new(ddb, names_.table_name),
+            store: DynamoStore::new(ddb, names_.table_name.clone()),
+            config,
+            names: names_,
+            settings,
+            secrets,
             moto,
             woo,
             sellsy,
@@ -222,10 +237,15 @@ impl Stack {
     /// Plays Lambda's SQS event source: receive up to 10, hand the batch to the converter as an
     /// `SqsEvent`, delete what it acknowledged; until the queue is empty. Returns every response.
     async fn drain(&self) -> Vec<SqsBatchResponse> {
+        self.drain_rounds(50).await
+    }
+
+    /// At most `rounds` receives (a Lambda invoked that many times).
+    async fn drain_rounds(&self, rounds: usize) -> Vec<SqsBatchResponse> {
         let template: Value =
             serde_json::from_str(include_str!("fixtures/sqs-fifo-batch.json")).expect("fixture");
         let mut responses = Vec::new();
-        for _ in 0..50 {
+        for _ in 0..rounds {
             let received = self
                 .sqs
                 .receive_message()
@@ -457,5 +477,67 @@ async fn an_order_that_keeps_failing_goes_to_the_dlq_with_the_reason_on_the_orde
         other => panic!("expected an error state, got {other:?}"),
     }
     assert!(stack.sellsy.invoices().is_empty());
+    drop(stack.moto);
+}
+
+/// `woosellsy aws register` with new keys while the converter is warm: the orders that met the revoked
+/// keys wait (not in error, not dead-lettered) and are invoiced once the new keys are in Secrets Manager.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_keys_reach_a_warm_converter_and_no_order_is_left_in_error() {
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
+    let connector = ConnectorId::parse(CONNECTOR).unwrap();
+    let first = stack.woo.create_order(french_order("anne@example.fr"));
+    assert_eq!(stack.deliver_order(first, false).await.0, 200);
+    stack.drain().await;
+    assert_eq!(
+        stack.sellsy.invoices().len(),
+        1,
+        "warm: one order converted"
+    );
+
+    // The merchant regenerates the WooCommerce key: the one in Secrets Manager is now refused (401).
+    let mut revoked = stack.secrets.clone();
+    revoked.woocommerce_consumer_key = "ck_revoked".to_owned().into();
+    register_connector(&stack.config, &stack.names, &stack.settings, &revoked)
+        .await
+        .expect("register");
+    let during = stack.woo.create_order(french_order("bruno@example.fr"));
+    assert_eq!(stack.deliver_order(during, false).await.0, 200);
+    let responses = stack.drain_rounds(1).await;
+    let failures: usize = responses.iter().map(|r| r.batch_item_failures.len()).sum();
+    assert_eq!(
+        failures, 1,
+        "retried later, not acknowledged: {responses:?}"
+    );
+    let record = stack
+        .store
+        .get_order(&connector, OrderId(during))
+        .await
+        .expect("store");
+    assert!(
+        !matches!(record.map(|r| r.state), Some(OrderState::Error { .. })),
+        "refused keys are not the order's error"
+    );
+
+    // The operator registers the new keys: the waiting order and the next one are invoiced.
+    register_connector(&stack.config, &stack.names, &stack.settings, &stack.secrets)
+        .await
+        .expect("register");
+    let after = stack.woo.create_order(french_order("chloe@example.fr"));
+    assert_eq!(stack.deliver_order(after, false).await.0, 200);
+    stack.drain().await;
+    assert_eq!(stack.sellsy.invoices().len(), 3, "one invoice per order");
+    for id in [during, after] {
+        let record = stack
+            .store
+            .get_order(&connector, OrderId(id))
+            .await
+            .expect("store")
+            .expect("recorded");
+        assert_eq!(record.state, OrderState::Done, "order {id}");
+    }
+    assert!(stack.dlq_bodies().await.is_empty());
     drop(stack.moto);
 }

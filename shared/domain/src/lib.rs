@@ -4,6 +4,7 @@
 //! valid one), and the [`plan::DocumentPlan`] is the backend-neutral description of an accounting
 //! document that the mapping produces and an accounting backend (Sellsy today) turns into API calls.
 
+pub mod backoff;
 pub mod ids;
 pub mod plan;
 pub mod settings;

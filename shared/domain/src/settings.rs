@@ -113,6 +113,24 @@ pub struct ConnectorSecrets {
     pub sellsy_client_secret: SecretString,
 }
 
+impl ConnectorSecrets {
+    /// Whether `other` holds the same keys: clients built from these are still the right ones. (A
+    /// comparison, never a hash or a print: secrets stay out of every log line and map key.)
+    pub fn same_keys(&self, other: &ConnectorSecrets) -> bool {
+        use secrecy::ExposeSecret;
+        let same = |a: &SecretString, b: &SecretString| a.expose_secret() == b.expose_secret();
+        same(
+            &self.woocommerce_consumer_key,
+            &other.woocommerce_consumer_key,
+        ) && same(
+            &self.woocommerce_consumer_secret,
+            &other.woocommerce_consumer_secret,
+        ) && same(&self.webhook_secret, &other.webhook_secret)
+            && self.sellsy_client_id == other.sellsy_client_id
+            && same(&self.sellsy_client_secret, &other.sellsy_client_secret)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

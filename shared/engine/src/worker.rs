@@ -1,8 +1,8 @@
 //! The single-machine worker: pulls events from a [`PullQueue`] and feeds them to the [`Converter`].
 //!
 //! It plays the part Lambda's SQS event source plays on AWS: at most one message per order at a time
-//! (the queue's groups), transient failures retried with exponential backoff through the message's
-//! visibility, and a message that keeps failing set aside (dead-lettered) with the order put in an
+//! (the queue's groups), transient failures retried through the message's visibility after the delay
+//! [`crate::settle`] decides, and a message that keeps failing set aside (dead-lettered) with the order put in an
 //! error state, so nothing is lost silently and nothing loops forever.
 
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use tokio::task::JoinSet;
 use tracing::{error, info, warn};
 use woosellsy_ports::{PullQueue, Received};
 
-use crate::converter::{Converter, Outcome};
+use crate::converter::Converter;
+use crate::settle::{RetryPolicy, Settle, settle};
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -21,11 +22,8 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// How long a received message stays invisible: longer than the converter's claim lease.
     pub visibility: Duration,
-    /// Receives before a message is dead-lettered.
-    pub max_attempts: u32,
-    /// First retry delay; doubled per attempt up to `max_backoff`.
-    pub base_backoff: Duration,
-    pub max_backoff: Duration,
+    /// Retry delays and when to give up ([`crate::settle`]).
+    pub retry: RetryPolicy,
     /// Pause between polls of an empty queue.
     pub idle_poll: Duration,
 }
@@ -35,9 +33,7 @@ impl Default for WorkerSettings {
         Self {
             concurrency: 4,
             visibility: Duration::from_secs(180),
-            max_attempts: 10,
-            base_backoff: Duration::from_secs(2),
-            max_backoff: Duration::from_secs(300),
+            retry: RetryPolicy::default(),
             idle_poll: Duration::from_millis(250),
         }
     }
@@ -117,54 +113,16 @@ async fn handle(
     msg: Received,
 ) {
     let outcome = converter.process(&msg.event).await;
-    let result = match outcome {
-        Outcome::Done { .. } | Outcome::Skipped { .. } | Outcome::Failed { .. } => {
-            queue.ack(&msg.receipt).await
-        }
-        Outcome::Retry { reason, after } => {
-            if msg.attempts >= settings.max_attempts {
-                let why = format!(
-                    "gave up after {} attempts, last error: {reason}",
-                    msg.attempts
-                );
-                converter.record_failure(&msg.event, &why).await;
-                queue.dead_letter(&msg.receipt, &why).await
-            } else {
-                let delay = after.unwrap_or_else(|| backoff(&settings, msg.attempts));
-                queue.retry_later(&msg.receipt, delay).await
-            }
+    let result = match settle(&outcome, msg.attempts, &settings.retry) {
+        Settle::Ack => queue.ack(&msg.receipt).await,
+        Settle::RetryAfter(delay) => queue.retry_later(&msg.receipt, delay).await,
+        Settle::GiveUp { reason } => {
+            converter.record_failure(&msg.event, &reason).await;
+            queue.dead_letter(&msg.receipt, &reason).await
         }
     };
     if let Err(e) = result {
         // The message reappears after its visibility timeout: nothing is lost.
         warn!(connector = %msg.event.connector, order_id = %msg.event.order, error = %e, "could not settle the message");
-    }
-}
-
-/// `base × 2^(attempts−1)`, capped.
-pub fn backoff(settings: &WorkerSettings, attempts: u32) -> Duration {
-    let exp = attempts.saturating_sub(1).min(16);
-    settings
-        .base_backoff
-        .saturating_mul(1u32 << exp)
-        .min(settings.max_backoff)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_and_caps() {
-        let s = WorkerSettings {
-            base_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(10),
-            ..WorkerSettings::default()
-        };
-        assert_eq!(backoff(&s, 1), Duration::from_secs(1));
-        assert_eq!(backoff(&s, 2), Duration::from_secs(2));
-        assert_eq!(backoff(&s, 4), Duration::from_secs(8));
-        assert_eq!(backoff(&s, 5), Duration::from_secs(10));
-        assert_eq!(backoff(&s, 60), Duration::from_secs(10));
     }
 }

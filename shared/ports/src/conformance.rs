@@ -24,8 +24,8 @@ use woosellsy_domain::{
 };
 
 use crate::{
-    ClaimOutcome, DocumentRef, LeaseOutcome, MappingKind, OrderRecord, OrderState, PortError,
-    PullQueue, QueuedEvent, Received, Store,
+    ClaimOutcome, DocumentRef, IdKind, LeaseOutcome, OrderRecord, OrderState, PortError, PullQueue,
+    QueuedEvent, Received, Store,
 };
 
 /// A lease long enough that nothing expires by accident while a check runs.
@@ -777,35 +777,27 @@ pub async fn mappings_round_trip(store: Arc<dyn Store>) {
 
     assert_eq!(
         ok(
-            store.get_mapping(&c, MappingKind::Customer, email).await,
-            "get_mapping(unknown)"
+            store.get_cached_id(&c, IdKind::Customer, email).await,
+            "get_cached_id(unknown)"
         ),
         None,
         "an unknown mapping must read as None"
     );
 
     let entries = [
-        (MappingKind::Customer, email, "individual:42"),
-        (
-            MappingKind::Item,
-            "TSHIRT-BLEU-M",
-            "product:12:declination:3",
-        ),
-        (MappingKind::Tax, "rate:5.5", "17"),
-        (MappingKind::Tax, "exempt:intra-eu", "23"),
-        (
-            MappingKind::Address,
-            "company:7|7 rue de la Paix|75002",
-            "301",
-        ),
-        (MappingKind::Other, "currencies", "[\"EUR\",\"CHF\"]"),
+        (IdKind::Customer, email, "individual:42"),
+        (IdKind::Item, "TSHIRT-BLEU-M", "product:12:declination:3"),
+        (IdKind::Tax, "rate:5.5", "17"),
+        (IdKind::Tax, "exempt:intra-eu", "23"),
+        (IdKind::Address, "company:7|7 rue de la Paix|75002", "301"),
+        (IdKind::Other, "currencies", "[\"EUR\",\"CHF\"]"),
     ];
     for (kind, k, v) in entries {
-        ok(store.put_mapping(&c, kind, k, v).await, "put_mapping");
+        ok(store.put_cached_id(&c, kind, k, v).await, "put_cached_id");
     }
     for (kind, k, v) in entries {
         assert_eq!(
-            ok(store.get_mapping(&c, kind, k).await, "get_mapping").as_deref(),
+            ok(store.get_cached_id(&c, kind, k).await, "get_cached_id").as_deref(),
             Some(v),
             "{kind:?} {k:?} must read back as written"
         );
@@ -814,18 +806,16 @@ pub async fn mappings_round_trip(store: Arc<dyn Store>) {
     // The same key under another kind or connector is a different mapping.
     assert_eq!(
         ok(
-            store.get_mapping(&c, MappingKind::Item, email).await,
-            "get_mapping(other kind)"
+            store.get_cached_id(&c, IdKind::Item, email).await,
+            "get_cached_id(other kind)"
         ),
         None,
         "mappings are per kind"
     );
     assert_eq!(
         ok(
-            store
-                .get_mapping(&other, MappingKind::Customer, email)
-                .await,
-            "get_mapping(other connector)"
+            store.get_cached_id(&other, IdKind::Customer, email).await,
+            "get_cached_id(other connector)"
         ),
         None,
         "mappings are per connector"
@@ -833,23 +823,23 @@ pub async fn mappings_round_trip(store: Arc<dyn Store>) {
 
     ok(
         store
-            .put_mapping(&c, MappingKind::Customer, email, "company:7")
+            .put_cached_id(&c, IdKind::Customer, email, "company:7")
             .await,
-        "put_mapping(overwrite)",
+        "put_cached_id(overwrite)",
     );
     assert_eq!(
         ok(
-            store.get_mapping(&c, MappingKind::Customer, email).await,
-            "get_mapping after overwrite"
+            store.get_cached_id(&c, IdKind::Customer, email).await,
+            "get_cached_id after overwrite"
         )
         .as_deref(),
         Some("company:7"),
-        "put_mapping must replace the value"
+        "put_cached_id must replace the value"
     );
     assert_eq!(
         ok(
-            store.get_mapping(&c, MappingKind::Tax, "rate:5.5").await,
-            "get_mapping(untouched)"
+            store.get_cached_id(&c, IdKind::Tax, "rate:5.5").await,
+            "get_cached_id(untouched)"
         )
         .as_deref(),
         Some("17"),

@@ -7,12 +7,20 @@
 //! * [`Queue`] / [`PullQueue`]: durable hand-off from the receiver to the converter, grouped per order
 //!   (SQS FIFO message groups on AWS).
 //! * [`SecretStore`]: connector keys.
+//! * [`Shop`]: the merchant's WooCommerce (orders read, links written back, products).
 //! * [`AccountingBackend`]: turns a [`woosellsy_domain::DocumentPlan`] into a document (Sellsy today).
 //!
 //! One error type, [`PortError`], says the only thing the caller must decide on: retry or give up.
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+#[cfg(feature = "memory")]
+pub mod memory;
+mod shop;
+
+#[cfg(feature = "memory")]
+pub use memory::MemoryStore;
+pub use shop::{Shop, ShopFactory};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -37,6 +45,12 @@ pub enum PortError {
     /// Retrying the same input will fail the same way (validation, missing configuration, bad data).
     #[error("{message}")]
     Permanent { message: String },
+    /// The external system refused the connector's credentials (keys revoked, or rotated and not yet
+    /// seen here). A condition of the connector, not of the order: the caller retries with a long
+    /// backoff and never records it as the order's error, so the orders of a key rotation's window
+    /// are converted once the new keys are read. Nothing was created.
+    #[error("credentials refused: {message}")]
+    Unauthorized { message: String },
 }
 
 impl PortError {
@@ -51,12 +65,42 @@ impl PortError {
             message: message.into(),
         }
     }
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        PortError::Unauthorized {
+            message: message.into(),
+        }
+    }
     pub fn is_transient(&self) -> bool {
         matches!(self, PortError::Transient { .. })
+    }
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, PortError::Unauthorized { .. })
+    }
+    /// The same error, its message prefixed with what the caller was doing.
+    pub fn context(self, what: &str) -> Self {
+        match self {
+            PortError::Transient {
+                message,
+                retry_after,
+            } => PortError::Transient {
+                message: format!("{what}: {message}"),
+                retry_after,
+            },
+            PortError::Permanent { message } => PortError::Permanent {
+                message: format!("{what}: {message}"),
+            },
+            PortError::Unauthorized { message } => PortError::Unauthorized {
+                message: format!("{what}: {message}"),
+            },
+        }
     }
 }
 
 pub type PortResult<T> = Result<T, PortError>;
+
+/// How long a cached id is trusted, in every store, before the backend looks it up again (an id the
+/// merchant deleted or merged also heals at once when the backend refuses it).
+pub const DEFAULT_ID_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// A document that exists in the accounting system.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,7 +169,7 @@ pub enum LeaseOutcome {
 /// Cached ids in the accounting system, per connector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum MappingKind {
+pub enum IdKind {
     /// Lower-cased email → customer (e.g. `individual:42`, `company:7`).
     Customer,
     /// SKU → item (e.g. `product:12`, `product:12:declination:3`).
@@ -134,18 +178,21 @@ pub enum MappingKind {
     Tax,
     /// Customer + address fingerprint → address id.
     Address,
+    /// WooCommerce product id → that product's SKU (the parent of a variation), read by the converter.
+    ParentSku,
     /// Anything else a backend wants to remember (e.g. the account's enabled currencies).
     Other,
 }
 
-impl MappingKind {
+impl IdKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            MappingKind::Customer => "customer",
-            MappingKind::Item => "item",
-            MappingKind::Tax => "tax",
-            MappingKind::Address => "address",
-            MappingKind::Other => "other",
+            IdKind::Customer => "customer",
+            IdKind::Item => "item",
+            IdKind::Tax => "tax",
+            IdKind::Address => "address",
+            IdKind::ParentSku => "parent_sku",
+            IdKind::Other => "other",
         }
     }
 }
@@ -202,16 +249,16 @@ pub trait Store: Send + Sync {
         owner: &str,
     ) -> PortResult<()>;
 
-    async fn get_mapping(
+    async fn get_cached_id(
         &self,
         connector: &ConnectorId,
-        kind: MappingKind,
+        kind: IdKind,
         key: &str,
     ) -> PortResult<Option<String>>;
-    async fn put_mapping(
+    async fn put_cached_id(
         &self,
         connector: &ConnectorId,
-        kind: MappingKind,
+        kind: IdKind,
         key: &str,
         value: &str,
     ) -> PortResult<()>;
@@ -219,25 +266,25 @@ pub trait Store: Send + Sync {
 
 /// Id mappings of one connector, as an accounting backend sees them.
 #[async_trait]
-pub trait MappingCache: Send + Sync {
-    async fn get(&self, kind: MappingKind, key: &str) -> PortResult<Option<String>>;
-    async fn put(&self, kind: MappingKind, key: &str, value: &str) -> PortResult<()>;
+pub trait IdCache: Send + Sync {
+    async fn get(&self, kind: IdKind, key: &str) -> PortResult<Option<String>>;
+    async fn put(&self, kind: IdKind, key: &str, value: &str) -> PortResult<()>;
 }
 
 /// A [`Store`] narrowed to one connector's mappings.
-pub struct ConnectorMappings {
+pub struct ConnectorIdCache {
     pub store: Arc<dyn Store>,
     pub connector: ConnectorId,
 }
 
 #[async_trait]
-impl MappingCache for ConnectorMappings {
-    async fn get(&self, kind: MappingKind, key: &str) -> PortResult<Option<String>> {
-        self.store.get_mapping(&self.connector, kind, key).await
+impl IdCache for ConnectorIdCache {
+    async fn get(&self, kind: IdKind, key: &str) -> PortResult<Option<String>> {
+        self.store.get_cached_id(&self.connector, kind, key).await
     }
-    async fn put(&self, kind: MappingKind, key: &str, value: &str) -> PortResult<()> {
+    async fn put(&self, kind: IdKind, key: &str, value: &str) -> PortResult<()> {
         self.store
-            .put_mapping(&self.connector, kind, key, value)
+            .put_cached_id(&self.connector, kind, key, value)
             .await
     }
 }
@@ -308,13 +355,13 @@ pub trait AccountingBackend: Send + Sync {
     async fn create_document(
         &self,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<DocumentRef>;
     /// Finds a document of `plan.kind` for `plan.order_reference` created earlier (crash recovery).
     async fn find_document(
         &self,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<Option<DocumentRef>>;
     /// API calls made by this backend instance so far (for the demo and logs).
     fn calls_made(&self) -> u64;

@@ -14,7 +14,7 @@ use woosellsy_domain::{
     ConnectorSecrets, ConnectorSettings, CustomerKind, DocumentKind, Exemption, LineDiscount,
     LineSource, PlanLine, TaxSpec,
 };
-use woosellsy_ports::{AccountingBackend, BackendFactory, MappingKind, PortError};
+use woosellsy_ports::{AccountingBackend, BackendFactory, IdKind, PortError};
 
 /// A tiny Sellsy account: what exists, and ids for what gets created.
 #[derive(Default)]
@@ -268,20 +268,17 @@ async fn a_new_customer_gets_a_client_record_an_address_an_item_and_the_invoice(
     );
     assert_eq!(
         cache
-            .get_now(MappingKind::Customer, "jean.martin@example.com")
+            .get_now(IdKind::Customer, "jean.martin@example.com")
             .as_deref(),
         Some("individual:7001")
     );
     assert_eq!(
-        cache.get_now(MappingKind::Item, "TSHIRT-M").as_deref(),
+        cache.get_now(IdKind::Item, "TSHIRT-M").as_deref(),
         Some("product:7003")
     );
+    assert_eq!(cache.get_now(IdKind::Tax, "rate:20").as_deref(), Some("10"));
     assert_eq!(
-        cache.get_now(MappingKind::Tax, "rate:20").as_deref(),
-        Some("10")
-    );
-    assert_eq!(
-        cache.get_now(MappingKind::Other, "currency:EUR").as_deref(),
+        cache.get_now(IdKind::Other, "currency:EUR").as_deref(),
         Some("1")
     );
     assert_eq!(backend.calls_made(), 8);
@@ -345,7 +342,7 @@ async fn an_existing_customer_is_found_by_email_whatever_its_case_and_its_addres
     );
     assert_eq!(
         cache
-            .get_now(MappingKind::Customer, "jean.martin@example.com")
+            .get_now(IdKind::Customer, "jean.martin@example.com")
             .as_deref(),
         Some("individual:6657")
     );
@@ -475,11 +472,11 @@ async fn a_variation_uses_the_declination_of_its_parent_item() {
         json!({"id": 500, "type": "product", "declination_id": 3})
     );
     assert_eq!(
-        cache.get_now(MappingKind::Item, "TSHIRT-M-BLUE").as_deref(),
+        cache.get_now(IdKind::Item, "TSHIRT-M-BLUE").as_deref(),
         Some("product:500:declination:3")
     );
     assert_eq!(
-        cache.get_now(MappingKind::Item, "TSHIRT").as_deref(),
+        cache.get_now(IdKind::Item, "TSHIRT").as_deref(),
         Some("product:500")
     );
 }

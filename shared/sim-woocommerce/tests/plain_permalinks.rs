@@ -9,7 +9,7 @@ use common::{SigMethod, client, nonce, oauth_params, percent_encode};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use sim_woocommerce::{HttpRequest, WooSim, WooSimConfig};
-use woocommerce::client::{AuthMode, Client, Error, OrderQuery, UrlForm};
+use woocommerce_client::{AuthMode, Client, Error, OrderQuery, UrlForm};
 
 async fn plain(is_ssl: bool) -> WooSim {
     WooSim::start(WooSimConfig {

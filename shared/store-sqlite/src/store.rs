@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSettings, OrderId};
 use woosellsy_ports::{
-    ClaimOutcome, DocumentRef, LeaseOutcome, MappingKind, OrderRecord, PortError, PortResult, Store,
+    ClaimOutcome, DocumentRef, IdKind, LeaseOutcome, OrderRecord, PortError, PortResult, Store,
 };
 
 use crate::db::{Db, from_json, from_micros, micros_after, order_column, sql, to_json};
@@ -348,10 +348,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn get_mapping(
+    async fn get_cached_id(
         &self,
         connector: &ConnectorId,
-        kind: MappingKind,
+        kind: IdKind,
         key: &str,
     ) -> PortResult<Option<String>> {
         let connector = connector.as_str().to_owned();
@@ -369,10 +369,10 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn put_mapping(
+    async fn put_cached_id(
         &self,
         connector: &ConnectorId,
-        kind: MappingKind,
+        kind: IdKind,
         key: &str,
         value: &str,
     ) -> PortResult<()> {

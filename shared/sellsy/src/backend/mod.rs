@@ -1,6 +1,6 @@
 //! The Sellsy accounting backend: a [`DocumentPlan`] in, exactly one Sellsy invoice out.
 //!
-//! Everything the invoice refers to is resolved through the connector's [`MappingCache`] first and
+//! Everything the invoice refers to is resolved through the connector's [`IdCache`] first and
 //! the API only on a miss, so that a returning customer with known products costs one call (the
 //! create):
 //! * currency — must be enabled on the account (`GET /currencies`);
@@ -34,8 +34,7 @@ use woosellsy_domain::{
     LineDiscount, LineSource, PlanLine, TaxSpec,
 };
 use woosellsy_ports::{
-    AccountingBackend, BackendFactory, DocumentRef, MappingCache, MappingKind, PortError,
-    PortResult,
+    AccountingBackend, BackendFactory, DocumentRef, IdCache, IdKind, PortError, PortResult,
 };
 
 use crate::client::types::{
@@ -45,7 +44,7 @@ use crate::client::types::{
     THIRD_PARTY_CLIENT, THIRD_PARTY_PROSPECT, Tax, ThirdPartyKind, ThirdPartyRef,
     ThirdPartySummary,
 };
-use crate::client::{Client, ClientConfig, Error, RetryPolicy};
+use crate::client::{CallRetries, Client, ClientConfig, Error};
 use address::Role;
 
 /// Maximum lengths Sellsy enforces on what the backend sends.
@@ -89,7 +88,7 @@ impl AccountingBackend for SellsyBackend {
     async fn create_document(
         &self,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<DocumentRef> {
         supported(plan.kind)?;
         let counted = stale::Counted::new(cache);
@@ -109,7 +108,7 @@ impl AccountingBackend for SellsyBackend {
     async fn find_document(
         &self,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<Option<DocumentRef>> {
         supported(plan.kind)?;
         self.find_invoice(plan, cache).await
@@ -121,17 +120,24 @@ impl AccountingBackend for SellsyBackend {
     }
 }
 
+/// The document kinds this backend creates; the configuration refuses any other when it is loaded.
+pub const CREATABLE_KINDS: &[DocumentKind] = &[DocumentKind::Invoice];
+
 fn supported(kind: DocumentKind) -> PortResult<()> {
-    match kind {
-        DocumentKind::Invoice => Ok(()),
-        other => Err(PortError::permanent(format!(
-            "creating a Sellsy {other} is not supported yet (only invoices are)"
-        ))),
+    if CREATABLE_KINDS.contains(&kind) {
+        return Ok(());
     }
+    Err(PortError::permanent(format!(
+        "creating a Sellsy {kind} is not supported yet (only invoices are)"
+    )))
 }
 
-/// Classifies a client error for the caller: retry later, or a reason for the merchant.
+/// Classifies a client error for the caller: retry later, keys refused (the connector's condition, not
+/// the order's), or a reason for the merchant.
 fn port_error(what: &str, e: Error) -> PortError {
+    if matches!(e, Error::Auth { .. } | Error::Api { status: 401, .. }) {
+        return PortError::unauthorized(format!("{what}: {e}"));
+    }
     if e.is_transient() {
         PortError::Transient {
             message: format!("{what}: {e}"),
@@ -142,7 +148,7 @@ fn port_error(what: &str, e: Error) -> PortError {
     }
 }
 
-async fn remember(cache: &dyn MappingCache, kind: MappingKind, key: &str, value: &str) {
+async fn remember(cache: &dyn IdCache, kind: IdKind, key: &str, value: &str) {
     if let Err(e) = cache.put(kind, key, value).await {
         tracing::warn!(kind = kind.as_str(), key, error = %e, "could not cache a Sellsy id; it will be looked up again");
     }
@@ -384,7 +390,7 @@ impl SellsyBackend {
     async fn create_invoice(
         &self,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<DocumentRef> {
         let currency = self.ensure_currency(&plan.currency, cache).await?;
         let customer = self.resolve_customer(plan, cache).await?;
@@ -532,7 +538,7 @@ impl SellsyBackend {
     async fn find_invoice(
         &self,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<Option<DocumentRef>> {
         let candidates = match self.cached_customer(plan, cache).await? {
             Some(party) => vec![party],
@@ -572,10 +578,10 @@ impl SellsyBackend {
     }
 
     /// The currency code as Sellsy knows it, or a permanent error when the account has not enabled it.
-    async fn ensure_currency(&self, code: &str, cache: &dyn MappingCache) -> PortResult<String> {
+    async fn ensure_currency(&self, code: &str, cache: &dyn IdCache) -> PortResult<String> {
         let code = code.trim().to_ascii_uppercase();
         let key = format!("currency:{code}");
-        if cache.get(MappingKind::Other, &key).await?.is_some() {
+        if cache.get(IdKind::Other, &key).await?.is_some() {
             return Ok(code);
         }
         let currencies = self
@@ -588,7 +594,7 @@ impl SellsyBackend {
             .find(|c| c.code.trim().eq_ignore_ascii_case(&code))
         {
             Some(c) => {
-                remember(cache, MappingKind::Other, &key, &c.id.to_string()).await;
+                remember(cache, IdKind::Other, &key, &c.id.to_string()).await;
                 Ok(code)
             }
             None => {
@@ -608,12 +614,9 @@ impl SellsyBackend {
     async fn cached_customer(
         &self,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<Option<ThirdPartyRef>> {
-        let Some(value) = cache
-            .get(MappingKind::Customer, &customer_key(plan))
-            .await?
-        else {
+        let Some(value) = cache.get(IdKind::Customer, &customer_key(plan)).await? else {
             return Ok(None);
         };
         match value.parse::<ThirdPartyRef>() {
@@ -648,7 +651,7 @@ impl SellsyBackend {
     async fn resolve_customer(
         &self,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<Customer> {
         if let Some(party) = self.cached_customer(plan, cache).await? {
             return Ok(Customer {
@@ -689,13 +692,7 @@ impl SellsyBackend {
                 created: true,
             },
         };
-        remember(
-            cache,
-            MappingKind::Customer,
-            &key,
-            &customer.party.to_string(),
-        )
-        .await;
+        remember(cache, IdKind::Customer, &key, &customer.party.to_string()).await;
         Ok(customer)
     }
 
@@ -802,7 +799,7 @@ impl SellsyBackend {
         &self,
         customer: &Customer,
         plan: &DocumentPlan,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<(Id, Id)> {
         let billing = address::prepare(&plan.customer.billing, Role::Billing)
             .map_err(PortError::permanent)?;
@@ -830,11 +827,11 @@ impl SellsyBackend {
         party: ThirdPartyRef,
         wanted: &NewAddress,
         known: &mut Option<Vec<SellsyAddress>>,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<Id> {
         let key = format!("{party}:{}", address::fingerprint(wanted));
         if let Some(id) = cache
-            .get(MappingKind::Address, &key)
+            .get(IdKind::Address, &key)
             .await?
             .and_then(|v| v.parse::<Id>().ok())
         {
@@ -869,7 +866,7 @@ impl SellsyBackend {
                 id
             }
         };
-        remember(cache, MappingKind::Address, &key, &id.to_string()).await;
+        remember(cache, IdKind::Address, &key, &id.to_string()).await;
         Ok(id)
     }
 
@@ -877,14 +874,14 @@ impl SellsyBackend {
         &self,
         spec: TaxSpec,
         book: &mut TaxBook,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<Id> {
         if let Some(id) = book.resolved.get(&spec) {
             return Ok(*id);
         }
         let key = tax_key(spec);
         let id = match cache
-            .get(MappingKind::Tax, &key)
+            .get(IdKind::Tax, &key)
             .await?
             .and_then(|v| v.parse::<Id>().ok())
         {
@@ -905,7 +902,7 @@ impl SellsyBackend {
                         describe_tax(spec)
                     ))
                 })?;
-                remember(cache, MappingKind::Tax, &key, &id.to_string()).await;
+                remember(cache, IdKind::Tax, &key, &id.to_string()).await;
                 id
             }
         };
@@ -922,7 +919,7 @@ impl SellsyBackend {
         is_variation: bool,
         tax_id: Id,
         memo: &mut HashMap<String, ItemRef>,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<ItemRef> {
         let sku = sku.trim();
         if let Some(found) = memo.get(sku) {
@@ -947,7 +944,7 @@ impl SellsyBackend {
                         }
                     }
                 };
-                remember(cache, MappingKind::Item, sku, &item.to_string()).await;
+                remember(cache, IdKind::Item, sku, &item.to_string()).await;
                 item
             }
         };
@@ -955,13 +952,9 @@ impl SellsyBackend {
         Ok(item)
     }
 
-    async fn cached_item(
-        &self,
-        sku: &str,
-        cache: &dyn MappingCache,
-    ) -> PortResult<Option<ItemRef>> {
+    async fn cached_item(&self, sku: &str, cache: &dyn IdCache) -> PortResult<Option<ItemRef>> {
         Ok(cache
-            .get(MappingKind::Item, sku)
+            .get(IdKind::Item, sku)
             .await?
             .and_then(|v| v.parse::<ItemRef>().ok()))
     }
@@ -981,14 +974,14 @@ impl SellsyBackend {
         &self,
         sku: &str,
         parent_sku: &str,
-        cache: &dyn MappingCache,
+        cache: &dyn IdCache,
     ) -> PortResult<Option<ItemRef>> {
         let parent = match self.cached_item(parent_sku, cache).await? {
             Some(p) if p.declination_id.is_none() => Some(p),
             _ => {
                 let found = self.find_item(parent_sku).await?;
                 if let Some(p) = found {
-                    remember(cache, MappingKind::Item, parent_sku, &p.to_string()).await;
+                    remember(cache, IdKind::Item, parent_sku, &p.to_string()).await;
                 }
                 found
             }
@@ -1082,7 +1075,7 @@ fn vat(raw: &str, company: &str) -> Option<String> {
 /// connector shares one token cache and one rate limiter. A connector whose Sellsy settings or keys
 /// changed gets a new client.
 pub struct SellsyBackendFactory {
-    retry: RetryPolicy,
+    retry: CallRetries,
     timeout: Duration,
     clients: Mutex<HashMap<ConnectorId, (ClientIdentity, Client)>>,
 }
@@ -1105,11 +1098,11 @@ impl Default for SellsyBackendFactory {
 
 impl SellsyBackendFactory {
     pub fn new() -> Self {
-        Self::with_policy(RetryPolicy::default(), Duration::from_secs(30))
+        Self::with_policy(CallRetries::default(), Duration::from_secs(30))
     }
 
     /// A factory whose clients retry with `retry` and time requests out after `timeout`.
-    pub fn with_policy(retry: RetryPolicy, timeout: Duration) -> Self {
+    pub fn with_policy(retry: CallRetries, timeout: Duration) -> Self {
         SellsyBackendFactory {
             retry,
             timeout,
@@ -1172,6 +1165,33 @@ impl BackendFactory for SellsyBackendFactory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_token_is_the_connectors_condition_not_the_orders() {
+        let auth = Error::Auth {
+            message: "invalid_client".to_owned(),
+        };
+        assert!(port_error("creating the invoice", auth).is_unauthorized());
+        let refused = Error::Api {
+            status: 401,
+            message: "Unauthorized".to_owned(),
+            context: None,
+            details: Default::default(),
+            retry_after: None,
+        };
+        assert!(port_error("creating the invoice", refused).is_unauthorized());
+        let invalid = Error::Api {
+            status: 400,
+            message: "Invalid".to_owned(),
+            context: None,
+            details: Default::default(),
+            retry_after: None,
+        };
+        assert!(matches!(
+            port_error("creating the invoice", invalid),
+            PortError::Permanent { .. }
+        ));
+    }
     use rust_decimal_macros::dec;
     use woosellsy_domain::Exemption;
 

@@ -6,16 +6,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use woosellsy_ports::{MappingCache, MappingKind, PortResult};
+use woosellsy_ports::{IdCache, IdKind, PortResult};
 
 /// Passes through to the connector's cache, counting the lookups it answered.
 pub(super) struct Counted<'a> {
-    inner: &'a dyn MappingCache,
+    inner: &'a dyn IdCache,
     hits: AtomicUsize,
 }
 
 impl<'a> Counted<'a> {
-    pub(super) fn new(inner: &'a dyn MappingCache) -> Self {
+    pub(super) fn new(inner: &'a dyn IdCache) -> Self {
         Counted {
             inner,
             hits: AtomicUsize::new(0),
@@ -29,28 +29,28 @@ impl<'a> Counted<'a> {
 }
 
 #[async_trait]
-impl MappingCache for Counted<'_> {
-    async fn get(&self, kind: MappingKind, key: &str) -> PortResult<Option<String>> {
+impl IdCache for Counted<'_> {
+    async fn get(&self, kind: IdKind, key: &str) -> PortResult<Option<String>> {
         let found = self.inner.get(kind, key).await?;
         if found.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
         }
         Ok(found)
     }
-    async fn put(&self, kind: MappingKind, key: &str, value: &str) -> PortResult<()> {
+    async fn put(&self, kind: IdKind, key: &str, value: &str) -> PortResult<()> {
         self.inner.put(kind, key, value).await
     }
 }
 
 /// Answers every lookup "unknown" so that Sellsy is asked again, and records what Sellsy answers.
-pub(super) struct Fresh<'a>(pub(super) &'a dyn MappingCache);
+pub(super) struct Fresh<'a>(pub(super) &'a dyn IdCache);
 
 #[async_trait]
-impl MappingCache for Fresh<'_> {
-    async fn get(&self, _: MappingKind, _: &str) -> PortResult<Option<String>> {
+impl IdCache for Fresh<'_> {
+    async fn get(&self, _: IdKind, _: &str) -> PortResult<Option<String>> {
         Ok(None)
     }
-    async fn put(&self, kind: MappingKind, key: &str, value: &str) -> PortResult<()> {
+    async fn put(&self, kind: IdKind, key: &str, value: &str) -> PortResult<()> {
         self.0.put(kind, key, value).await
     }
 }

@@ -46,7 +46,7 @@ pub struct ClientConfig {
     pub client_secret: SecretString,
     /// Requests per second this client allows itself (0 is read as 1).
     pub requests_per_second: u32,
-    pub retry: RetryPolicy,
+    pub retry: CallRetries,
     /// Whole-request timeout.
     pub timeout: Duration,
 }
@@ -64,26 +64,27 @@ impl ClientConfig {
             client_id: client_id.into(),
             client_secret,
             requests_per_second: 3,
-            retry: RetryPolicy::default(),
+            retry: CallRetries::default(),
             timeout: Duration::from_secs(30),
         }
     }
 }
 
-/// Bounded retries: `max_retries` extra attempts, waiting `Retry-After` when Sellsy sends it, else
+/// Retries within one call (the queue runners' retries between attempts are `woosellsy_engine::settle`):
+/// bounded: `max_retries` extra attempts, waiting `Retry-After` when Sellsy sends it, else
 /// `base × 2^attempt` capped at `cap`. A `Retry-After` longer than `max_wait` is not slept on (a daily
 /// quota can ask for hours): the error goes back to the caller with the delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct CallRetries {
     pub max_retries: u32,
     pub base: Duration,
     pub cap: Duration,
     pub max_wait: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for CallRetries {
     fn default() -> Self {
-        RetryPolicy {
+        CallRetries {
             max_retries: 3,
             base: Duration::from_secs(1),
             cap: Duration::from_secs(16),
@@ -92,10 +93,10 @@ impl Default for RetryPolicy {
     }
 }
 
-impl RetryPolicy {
+impl CallRetries {
+    /// The wait before retry `attempt` (0 = the first retry): the project's one exponential backoff.
     fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
-        self.base.saturating_mul(factor).min(self.cap)
+        woosellsy_domain::backoff::exponential(self.base, attempt.saturating_add(1), self.cap)
     }
 }
 
@@ -148,7 +149,7 @@ struct Inner {
     token_url: String,
     client_id: String,
     client_secret: SecretString,
-    retry: RetryPolicy,
+    retry: CallRetries,
     limiter: DefaultDirectRateLimiter,
     /// Held across a mint, so that concurrent requests wait for one token instead of minting several.
     token: tokio::sync::Mutex<Option<CachedToken>>,
@@ -514,7 +515,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        let p = RetryPolicy::default();
+        let p = CallRetries::default();
         assert_eq!(p.backoff(0), Duration::from_secs(1));
         assert_eq!(p.backoff(1), Duration::from_secs(2));
         assert_eq!(p.backoff(3), Duration::from_secs(8));

@@ -17,13 +17,13 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use rust_decimal_macros::dec;
 use secrecy::SecretString;
-use sellsy::client::{Client, ClientConfig, RetryPolicy};
+use sellsy::client::{CallRetries, Client, ClientConfig};
 use serde_json::{Value, json};
 use woosellsy_domain::{
     Address, CustomerKind, CustomerPlan, DocumentKind, DocumentPlan, LineSource, OrderId, PlanLine,
     PlanTax, PlanTotals, TaxSpec,
 };
-use woosellsy_ports::{MappingCache, MappingKind, PortResult};
+use woosellsy_ports::{IdCache, IdKind, PortResult};
 
 /// One request the stub received (API requests only; token requests are counted apart).
 #[derive(Debug, Clone)]
@@ -155,7 +155,7 @@ impl Stub {
             SecretString::from("s3cret"),
         );
         c.requests_per_second = 1000;
-        c.retry = RetryPolicy {
+        c.retry = CallRetries {
             max_retries: 3,
             base: Duration::from_millis(5),
             cap: Duration::from_millis(20),
@@ -296,11 +296,11 @@ fn serve(state: &State, method: Method, uri: Uri, headers: HeaderMap, body: Byte
 /// A mapping cache in memory.
 #[derive(Default)]
 pub struct MemCache {
-    pub entries: Mutex<HashMap<(MappingKind, String), String>>,
+    pub entries: Mutex<HashMap<(IdKind, String), String>>,
 }
 
 impl MemCache {
-    pub fn get_now(&self, kind: MappingKind, key: &str) -> Option<String> {
+    pub fn get_now(&self, kind: IdKind, key: &str) -> Option<String> {
         self.entries
             .lock()
             .unwrap()
@@ -313,11 +313,11 @@ impl MemCache {
 }
 
 #[async_trait]
-impl MappingCache for MemCache {
-    async fn get(&self, kind: MappingKind, key: &str) -> PortResult<Option<String>> {
+impl IdCache for MemCache {
+    async fn get(&self, kind: IdKind, key: &str) -> PortResult<Option<String>> {
         Ok(self.get_now(kind, key))
     }
-    async fn put(&self, kind: MappingKind, key: &str, value: &str) -> PortResult<()> {
+    async fn put(&self, kind: IdKind, key: &str, value: &str) -> PortResult<()> {
         self.entries
             .lock()
             .unwrap()

@@ -19,8 +19,8 @@ use hmac::{KeyInit, Mac};
 use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use woocommerce::client::{AuthMode, Client, Error, OrderQuery};
 use woocommerce::model::OrderStatus;
+use woocommerce_client::{AuthMode, Client, Error, OrderQuery};
 
 const CK: &str = "ck_4f3c2b1a0987654321";
 const CS: &str = "cs_0123456789abcdef";

@@ -13,6 +13,10 @@
 //! Redirects are not followed: a store redirecting `http`→`https` or to `www.` is a configuration
 //! error to surface (a followed redirect would also invalidate the OAuth signature).
 
+pub mod oauth;
+mod shop;
+pub use shop::{WooShopFactory, port_error};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -27,8 +31,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::model::{Order, Product};
-use crate::oauth;
+use woocommerce::model::{Order, Product};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -446,7 +449,7 @@ impl Client {
         #[derive(Serialize)]
         struct StockUpdate {
             manage_stock: bool,
-            #[serde(serialize_with = "crate::lenient::ser_opt_decimal_number")]
+            #[serde(serialize_with = "woocommerce::lenient::ser_opt_decimal_number")]
             stock_quantity: Option<Decimal>,
         }
         let body = serde_json::to_value(StockUpdate {

@@ -1,0 +1,343 @@
+//! The converter: one queued event → the connector's documents, exactly once, then the links written
+//! back to the order.
+//!
+//! Idempotency is decided here and only here, with the store's claims:
+//!
+//! 1. **Stale or already handled?** The order record keeps the newest `date_modified_gmt` processed.
+//!    An event for that version or an older one is skipped (WooCommerce delivers the same order several
+//!    times, out of order, and our own meta write-back fires an `order.updated`). See [`decision`].
+//! 2. **Eligible?** Only paid orders get documents (see `woosellsy_mapping::eligibility`).
+//! 3. **Fresh state.** The order is fetched again from the [`Shop`] before planning: webhook payloads
+//!    are built late and `order.created` can carry partial line items.
+//! 4. **Plan** (pure mapping, totals checked). A mapping error is permanent: the order goes to an error
+//!    state with the reason, and nothing is created.
+//! 5. **Claim** `(connector, order, kind)` with a lease before calling the backend ([`claims`]). A live
+//!    claim held by someone else → retry later. A claim whose holder died (lease expired, no outcome) →
+//!    look for the document in the backend first, create only if it is not there.
+//! 6. **Record** the created document on the claim, then **write the links** into the order meta
+//!    ([`writeback`]); the order's state is kept by [`record`].
+//!
+//! Keys refused by WooCommerce or Sellsy are the connector's condition, not the order's: the event is
+//! retried later ([`Outcome::Refused`]) and nothing is stamped on the order ([`clients`]).
+
+mod claims;
+mod clients;
+pub mod decision;
+mod record;
+mod writeback;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tracing::{Instrument, info, info_span, warn};
+use woocommerce::Order;
+use woosellsy_domain::{ClaimKey, DocumentKind};
+use woosellsy_mapping::plan_document;
+use woosellsy_ports::{
+    BackendFactory, ConnectorIdCache, DocumentRef, OrderRecord, OrderState, PortError, QueuedEvent,
+    SecretStore, ShopFactory, Store,
+};
+
+pub use claims::CREATE_LEASE;
+use clients::{ClientCache, ConnectorClients};
+use decision::{Decision, decide};
+use writeback::{fill_parent_skus, link_meta};
+
+#[derive(Debug, Clone)]
+pub struct ConverterSettings {
+    /// How long a claim protects a document being created. Longer than the slowest create (Sellsy
+    /// retries included), short enough that a crashed worker's order is recovered soon.
+    pub lease: Duration,
+    /// Identifies this worker in claims (host + process + random).
+    pub worker_id: String,
+}
+
+impl Default for ConverterSettings {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(120),
+            worker_id: default_worker_id(),
+        }
+    }
+}
+
+pub fn default_worker_id() -> String {
+    format!(
+        "worker-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+pub struct ConverterDeps {
+    pub store: Arc<dyn Store>,
+    pub secrets: Arc<dyn SecretStore>,
+    pub shops: Arc<dyn ShopFactory>,
+    pub backends: Arc<dyn BackendFactory>,
+    pub settings: ConverterSettings,
+}
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The documents exist (created now or before) and the links are written.
+    Done { documents: Vec<DocumentRef> },
+    /// Nothing to do (stale, not paid, already done).
+    Skipped { reason: String },
+    /// A transient failure: process the same event again later.
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+    /// WooCommerce or Sellsy refused the connector's keys: process the same event again once new keys
+    /// may have been read (a long backoff). Nothing was created and nothing is recorded on the order.
+    Refused { reason: String },
+    /// A permanent failure, already recorded in the order's error state: do not retry.
+    Failed { reason: String },
+}
+
+impl Outcome {
+    /// A port failure that was not recorded on the order: transient and refused keys are retried, a
+    /// permanent one is final.
+    pub fn from_port(e: PortError) -> Outcome {
+        match e {
+            PortError::Transient {
+                message,
+                retry_after,
+            } => Outcome::Retry {
+                reason: message,
+                after: retry_after,
+            },
+            PortError::Unauthorized { message } => Outcome::Refused { reason: message },
+            PortError::Permanent { message } => Outcome::Failed { reason: message },
+        }
+    }
+}
+
+pub struct Converter {
+    deps: ConverterDeps,
+    clients: ClientCache,
+}
+
+impl Converter {
+    pub fn new(deps: ConverterDeps) -> Self {
+        Self {
+            deps,
+            clients: ClientCache::new(),
+        }
+    }
+
+    /// API calls the accounting backend of `connector` made so far in this process.
+    pub fn backend_calls(&self, connector: &str) -> u64 {
+        self.clients
+            .existing(connector)
+            .map(|c| c.backend.calls_made())
+            .unwrap_or(0)
+    }
+
+    /// Processes one event. Never panics; every failure is classified.
+    pub async fn process(&self, event: &QueuedEvent) -> Outcome {
+        let span = info_span!(
+            "convert",
+            connector = %event.connector,
+            order_id = %event.order,
+            delivery_id = event.delivery_id.as_deref().unwrap_or(""),
+            topic = %event.topic,
+        );
+        let outcome = self.process_inner(event).instrument(span.clone()).await;
+        let _guard = span.enter();
+        match &outcome {
+            Outcome::Done { documents } => {
+                info!(documents = ?documents.iter().map(|d| format!("{}:{}", d.kind, d.id)).collect::<Vec<_>>(), "order converted")
+            }
+            Outcome::Skipped { reason } => info!(%reason, "event skipped"),
+            Outcome::Retry { reason, .. } => warn!(%reason, "will retry"),
+            // Said once per connector by the client cache, not once per order.
+            Outcome::Refused { .. } => {}
+            Outcome::Failed { reason } => warn!(%reason, "order failed"),
+        }
+        outcome
+    }
+
+    async fn process_inner(&self, event: &QueuedEvent) -> Outcome {
+        let clients = match self
+            .clients
+            .get(
+                &event.connector,
+                self.deps.store.as_ref(),
+                self.deps.secrets.as_ref(),
+                self.deps.shops.as_ref(),
+                self.deps.backends.as_ref(),
+            )
+            .await
+        {
+            Ok(c) => c,
+            Err(outcome) => return outcome,
+        };
+        let outcome = self.convert(event, &clients).await;
+        match &outcome {
+            Outcome::Refused { reason } => self
+                .clients
+                .note_keys(&event.connector, Some(&PortError::unauthorized(reason))),
+            Outcome::Done { .. } | Outcome::Skipped { .. } => {
+                self.clients.note_keys(&event.connector, None)
+            }
+            _ => {}
+        }
+        outcome
+    }
+
+    async fn convert(&self, event: &QueuedEvent, clients: &ConnectorClients) -> Outcome {
+        let store = &self.deps.store;
+        let shop = clients.shop.as_ref();
+        let wanted = &clients.settings.documents;
+
+        // The payload is what the webhook carried; a pointer (no body) means fetch it.
+        let payload = match event
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<Order>(b).ok())
+        {
+            Some(order) if order.id == event.order.0 => order,
+            _ => match shop.order(event.order).await {
+                Ok(order) => order,
+                Err(e) => {
+                    return self
+                        .shop_failure(event, "could not fetch the order", e)
+                        .await;
+                }
+            },
+        };
+
+        let record = match store.get_order(&event.connector, event.order).await {
+            Ok(r) => r,
+            Err(e) => return Outcome::from_port(e),
+        };
+        match decide(record.as_ref(), &payload, wanted) {
+            Decision::AlreadyHandled(reason) | Decision::Stale(reason) => {
+                return Outcome::Skipped { reason };
+            }
+            Decision::NotEligible(reason) => {
+                return self
+                    .finish_skipped(event, record, payload.date_modified_gmt, reason)
+                    .await;
+            }
+            Decision::Convert { .. } => {}
+        }
+
+        // Webhook payloads are built late and may be partial: plan from the store's current state.
+        let mut order = match shop.order(event.order).await {
+            Ok(order) => order,
+            Err(e) => {
+                return self
+                    .shop_failure(event, "could not fetch the order", e)
+                    .await;
+            }
+        };
+        let missing = match decide(record.as_ref(), &order, wanted) {
+            Decision::AlreadyHandled(reason) | Decision::Stale(reason) => {
+                return Outcome::Skipped { reason };
+            }
+            Decision::NotEligible(reason) => {
+                return self
+                    .finish_skipped(event, record, order.date_modified_gmt, reason)
+                    .await;
+            }
+            Decision::Convert { missing } => missing,
+        };
+
+        let cache = ConnectorIdCache {
+            store: store.clone(),
+            connector: event.connector.clone(),
+        };
+        let mut documents = record
+            .as_ref()
+            .map(|r| r.documents.clone())
+            .unwrap_or_default();
+        // Only a document still to create needs the parents' SKUs; a retry that only writes links does not.
+        if !missing.is_empty()
+            && let Err(e) = fill_parent_skus(shop, &cache, &mut order).await
+        {
+            return self
+                .shop_failure(event, "could not read a variation's parent product", e)
+                .await;
+        }
+        for kind in missing {
+            let planned = match plan_document(&order, &clients.settings, kind) {
+                Ok(p) => p,
+                Err(e) => {
+                    let reason = format!("{kind} not created: {e}");
+                    return self
+                        .finish_failed(event, clients, record, &order, documents, reason)
+                        .await;
+                }
+            };
+            for c in &planned.corrections {
+                info!(correction = ?c, "rounding correction applied");
+            }
+            let key = ClaimKey {
+                connector: event.connector.clone(),
+                order: event.order,
+                kind,
+            };
+            let doc = match self
+                .create_alone(clients, &key, &planned.plan, &cache)
+                .await
+            {
+                Ok(doc) => doc,
+                Err(PortError::Permanent { message }) => {
+                    let reason = format!("{kind} not created: {message}");
+                    return self
+                        .finish_failed(event, clients, record, &order, documents, reason)
+                        .await;
+                }
+                Err(e) => return Outcome::from_port(e),
+            };
+            documents.insert(kind, doc);
+        }
+        self.write_links(event, clients, &order, documents).await
+    }
+
+    /// Links back into the order, then the order recorded as done. Our own write fires an
+    /// `order.updated`; recording the version it produced makes that event a no-op.
+    async fn write_links(
+        &self,
+        event: &QueuedEvent,
+        clients: &ConnectorClients,
+        order: &Order,
+        documents: std::collections::BTreeMap<DocumentKind, DocumentRef>,
+    ) -> Outcome {
+        let mut meta = link_meta(&documents);
+        // `null` deletes the key: clears an error written by an earlier failed attempt.
+        meta.push(("woosellsy.error".to_owned(), serde_json::Value::Null));
+        let written = match clients.shop.write_order_meta(event.order, &meta).await {
+            Ok(updated) => updated,
+            Err(e) => {
+                // The documents exist and are recorded on their claims: a retry only writes links.
+                return self
+                    .shop_failure(
+                        event,
+                        "documents created, writing links to the order failed",
+                        e,
+                    )
+                    .await;
+            }
+        };
+        let record = OrderRecord {
+            connector: event.connector.clone(),
+            order: event.order,
+            last_modified_gmt: written.date_modified_gmt.or(order.date_modified_gmt),
+            state: OrderState::Done,
+            documents: documents.clone(),
+            links_written: true,
+            updated_at: Utc::now(),
+        };
+        if let Err(e) = self.deps.store.put_order(&record).await {
+            return Outcome::from_port(e);
+        }
+        Outcome::Done {
+            documents: documents.into_values().collect(),
+        }
+    }
+}
