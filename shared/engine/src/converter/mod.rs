@@ -214,16 +214,8 @@ impl Converter {
             Ok(r) => r,
             Err(e) => return Outcome::from_port(e),
         };
-        match decide(record.as_ref(), &payload, wanted) {
-            Decision::AlreadyHandled(reason) | Decision::Stale(reason) => {
-                return Outcome::Skipped { reason };
-            }
-            Decision::NotEligible(reason) => {
-                return self
-                    .finish_skipped(event, record, payload.date_modified_gmt, reason)
-                    .await;
-            }
-            Decision::Convert { .. } => {}
+        if let Err(done) = self.needs_work(event, &record, &payload, wanted).await {
+            return done;
         }
 
         // Webhook payloads are built late and may be partial: plan from the store's current state.
@@ -235,16 +227,9 @@ impl Converter {
                     .await;
             }
         };
-        let missing = match decide(record.as_ref(), &order, wanted) {
-            Decision::AlreadyHandled(reason) | Decision::Stale(reason) => {
-                return Outcome::Skipped { reason };
-            }
-            Decision::NotEligible(reason) => {
-                return self
-                    .finish_skipped(event, record, order.date_modified_gmt, reason)
-                    .await;
-            }
-            Decision::Convert { missing } => missing,
+        let missing = match self.needs_work(event, &record, &order, wanted).await {
+            Ok(missing) => missing,
+            Err(done) => return done,
         };
 
         let cache = ConnectorIdCache {
@@ -297,6 +282,26 @@ impl Converter {
             documents.insert(kind, doc);
         }
         self.write_links(event, clients, &order, documents).await
+    }
+
+    /// The documents `order` still needs, or the outcome that ends the event (already handled, stale, or
+    /// not eligible, the last recorded so that older events become stale).
+    async fn needs_work(
+        &self,
+        event: &QueuedEvent,
+        record: &Option<OrderRecord>,
+        order: &Order,
+        wanted: &[DocumentKind],
+    ) -> Result<Vec<DocumentKind>, Outcome> {
+        match decide(record.as_ref(), order, wanted) {
+            Decision::AlreadyHandled(reason) | Decision::Stale(reason) => {
+                Err(Outcome::Skipped { reason })
+            }
+            Decision::NotEligible(reason) => Err(self
+                .finish_skipped(event, record.clone(), order.date_modified_gmt, reason)
+                .await),
+            Decision::Convert { missing } => Ok(missing),
+        }
     }
 
     /// Links back into the order, then the order recorded as done. Our own write fires an
