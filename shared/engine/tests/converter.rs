@@ -88,6 +88,8 @@ enum Given {
     CreateFails(fn() -> PortError),
     /// WooCommerce accepts only another key.
     ShopRefusesKeys,
+    /// The event carries a forged or replayed body: the order pending, dated 2099.
+    ForgedPayload,
     /// Sellsy accepts only another secret.
     BackendRefusesKeys,
 }
@@ -123,10 +125,10 @@ fn skipped_at_ten() -> OrderRecord {
         false,
     )
 }
-fn skipped_at_eleven() -> OrderRecord {
+fn error_at_eleven() -> OrderRecord {
     record(
-        OrderState::Skipped {
-            reason: "not paid".into(),
+        OrderState::Error {
+            reason: "no tax at 5.5 %".into(),
         },
         at(11, 0, 0),
         false,
@@ -138,6 +140,17 @@ fn error_at_half_past_ten() -> OrderRecord {
     record(
         OrderState::Error {
             reason: "no tax at 5.5 %".into(),
+        },
+        at(10, 30, 0),
+        false,
+        false,
+    )
+}
+/// Skipped (pending at `order.created`) in the very second the rows' event carries (10:30).
+fn skipped_at_half_past_ten() -> OrderRecord {
+    record(
+        OrderState::Skipped {
+            reason: "not paid".into(),
         },
         at(10, 30, 0),
         false,
@@ -168,9 +181,11 @@ async fn each_situation_ends_as_the_merchant_expects() {
         Row { case: "a pending order is noted, nothing created", given: Given::Nothing, status: "pending", paid: false, expect: Skipped, creates: 0, searches: 0, meta: &[], state: Some("skipped") },
         Row { case: "an order already invoiced and linked is left alone", given: Given::Record(done_and_linked), status: "completed", paid: true, expect: Skipped, creates: 0, searches: 0, meta: &[], state: Some("done") },
         Row { case: "an invoice whose links were not written gets its links only", given: Given::Record(done_not_linked), status: "processing", paid: true, expect: Done, creates: 0, searches: 0, meta: LINKS, state: Some("done") },
-        Row { case: "an event older than the version already skipped is stale", given: Given::Record(skipped_at_eleven), status: "processing", paid: true, expect: Skipped, creates: 0, searches: 0, meta: &[], state: Some("skipped") },
+        Row { case: "an order older than the version that ended in an error is stale", given: Given::Record(error_at_eleven), status: "processing", paid: true, expect: Skipped, creates: 0, searches: 0, meta: &[], state: Some("error") },
         Row { case: "the same version as an error is not retried", given: Given::Record(error_at_half_past_ten), status: "processing", paid: true, expect: Skipped, creates: 0, searches: 0, meta: &[], state: Some("error") },
         Row { case: "a newer version of a skipped order, now paid, is invoiced", given: Given::Record(skipped_at_ten), status: "processing", paid: true, expect: Done, creates: 1, searches: 0, meta: LINKS, state: Some("done") },
+        Row { case: "paid in the same second as the skipped creation: invoiced", given: Given::Record(skipped_at_half_past_ten), status: "processing", paid: true, expect: Done, creates: 1, searches: 0, meta: LINKS, state: Some("done") },
+        Row { case: "a payload forged or replayed with a date in 2099 decides nothing: the shop's order does", given: Given::ForgedPayload, status: "processing", paid: true, expect: Done, creates: 1, searches: 0, meta: LINKS, state: Some("done") },
         Row { case: "a dead worker's invoice is adopted, not created again", given: Given::DeadClaim { document_exists: true }, status: "processing", paid: true, expect: Done, creates: 0, searches: 1, meta: LINKS, state: Some("done") },
         Row { case: "a dead worker that created nothing: search, then create", given: Given::DeadClaim { document_exists: false }, status: "processing", paid: true, expect: Done, creates: 1, searches: 1, meta: LINKS, state: Some("done") },
         Row { case: "another worker creating it now: retry later", given: Given::LiveClaim, status: "processing", paid: true, expect: Retry, creates: 0, searches: 0, meta: &[], state: None },
@@ -182,8 +197,8 @@ async fn each_situation_ends_as_the_merchant_expects() {
     for row in table {
         let h = Harness::new().await;
         let order = order(42, row.status, row.paid, at(10, 30, 0));
-        // Every row's event carries the version of 10:30.
-        let event = event(&order);
+        // Every row's event carries the version of 10:30 (but the forged one).
+        let mut event = event(&order);
         h.put_order(order.clone());
         match row.given {
             Given::Nothing => {}
@@ -220,6 +235,13 @@ async fn each_situation_ends_as_the_merchant_expects() {
             }
             Given::CreateFails(e) => h.world().create_fails = Some(e()),
             Given::ShopRefusesKeys => h.world().woo_key = Some("woo-new".to_owned()),
+            Given::ForgedPayload => {
+                let in_2099 = chrono::NaiveDate::from_ymd_opt(2099, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap();
+                event = support::event(&support::order(42, "pending", false, in_2099));
+            }
             Given::BackendRefusesKeys => h.world().sellsy_secret = Some("sellsy-new".to_owned()),
         }
 
@@ -335,4 +357,27 @@ async fn rotated_keys_reach_a_warm_converter() {
         ],
         "clients are rebuilt once for the new keys, and reused while they are unchanged"
     );
+}
+
+/// A replayed payload dated 2099 must not leave a version behind that makes the real events stale.
+#[tokio::test]
+async fn a_forged_future_payload_does_not_block_the_orders_later_events() {
+    let h = Harness::new().await;
+    let in_2099 = chrono::NaiveDate::from_ymd_opt(2099, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    // The shop has the order pending; a forged body says the same, dated 2099.
+    h.put_order(order(42, "pending", false, at(10, 0, 0)));
+    let forged = event(&order(42, "pending", false, in_2099));
+    assert!(matches!(
+        h.converter.process(&forged).await,
+        Outcome::Skipped { .. }
+    ));
+    // The customer pays: the real event is converted.
+    let paid = order(42, "processing", true, at(10, 5, 0));
+    h.put_order(paid.clone());
+    let outcome = h.converter.process(&event(&paid)).await;
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+    assert_eq!(h.world().creates, 1);
 }

@@ -23,16 +23,27 @@ pub enum Decision {
     Convert { missing: Vec<DocumentKind> },
 }
 
-/// Decides on `order` (the webhook's payload or the order fetched from WooCommerce) given the order's
-/// `record` and the documents the connector creates.
+/// Why the event needs no work whatever the order says, if so: every configured document exists and
+/// is linked. Decided from the record alone, so our own write-back's `order.updated` costs no fetch.
+pub fn already_done(record: Option<&OrderRecord>, wanted: &[DocumentKind]) -> Option<String> {
+    let record = record?;
+    (has_all(record, wanted) && record.links_written)
+        .then(|| "documents already created and linked".to_owned())
+}
+
+/// Decides on `order` as fetched from WooCommerce — never on a webhook payload, which may be stale,
+/// replayed or forged — given the order's `record` and the documents the connector creates.
+///
+/// `date_modified_gmt` has a one-second resolution, so a version is never a reason to skip an order
+/// that was only *skipped* before (a payment in the same second as the creation would be lost): the
+/// order's current state decides. Only a permanent *error* on the same version is not retried, since
+/// it would fail the same way.
 pub fn decide(record: Option<&OrderRecord>, order: &Order, wanted: &[DocumentKind]) -> Decision {
-    if let Some(reason) = already_handled(record, order.date_modified_gmt, wanted) {
-        let complete = record.is_some_and(|r| has_all(r, wanted));
-        return if complete {
-            Decision::AlreadyHandled(reason)
-        } else {
-            Decision::Stale(reason)
-        };
+    if let Some(reason) = already_done(record, wanted) {
+        return Decision::AlreadyHandled(reason);
+    }
+    if let Some(reason) = same_version_failed(record, order.date_modified_gmt, wanted) {
+        return Decision::Stale(reason);
     }
     if let Eligibility::Skip { reason } = woosellsy_mapping::eligibility(order) {
         return Decision::NotEligible(reason);
@@ -49,27 +60,20 @@ fn has_all(record: &OrderRecord, wanted: &[DocumentKind]) -> bool {
     wanted.iter().all(|k| record.documents.contains_key(k))
 }
 
-/// Why an event for order version `version` needs no work, if it needs none.
-fn already_handled(
+/// The reason when this version (or a newer one) of the order already ended in a permanent error.
+fn same_version_failed(
     record: Option<&OrderRecord>,
     version: Option<NaiveDateTime>,
     wanted: &[DocumentKind],
 ) -> Option<String> {
     let record = record?;
-    let complete = has_all(record, wanted);
-    if complete && record.links_written {
-        return Some("documents already created and linked".to_owned());
+    if has_all(record, wanted) || !matches!(record.state, OrderState::Error { .. }) {
+        return None;
     }
     match (record.last_modified_gmt, version) {
-        (Some(seen), Some(this)) if this <= seen && !complete => {
-            // Same or older version than one already processed to a final state.
-            match record.state {
-                OrderState::Skipped { .. } | OrderState::Error { .. } => Some(format!(
-                    "stale event: order version {this} is not newer than {seen}, already processed"
-                )),
-                OrderState::Done => None,
-            }
-        }
+        (Some(seen), Some(this)) if this <= seen => Some(format!(
+            "stale event: order version {this} is not newer than {seen}, already processed"
+        )),
         _ => None,
     }
 }
@@ -182,8 +186,9 @@ mod tests {
             ("new pending order", None, order("pending", false, t), D::NotEligible(String::new())),
             ("invoiced and linked: any version", Some(record(OrderState::Done, t, true, true)), order("completed", true, after), D::AlreadyHandled(String::new())),
             ("invoiced, links not written yet", Some(record(OrderState::Done, t, true, false)), order("processing", true, t), convert(&[])),
-            ("skipped version seen again", Some(record(skipped(), t, false, false)), order("pending", false, t), D::Stale(String::new())),
-            ("older version than a skipped one", Some(record(skipped(), t, false, false)), order("processing", true, before), D::Stale(String::new())),
+            ("skipped version seen again, still pending", Some(record(skipped(), t, false, false)), order("pending", false, t), D::NotEligible(String::new())),
+            ("paid in the same second as the skipped version", Some(record(skipped(), t, false, false)), order("processing", true, t), convert(&[INVOICE])),
+            ("an older version than an error", Some(record(error(), t, false, false)), order("processing", true, before), D::Stale(String::new())),
             ("newer version of a skipped order, now paid", Some(record(skipped(), t, false, false)), order("processing", true, after), convert(&[INVOICE])),
             ("same version as an error", Some(record(error(), t, false, false)), order("processing", true, t), D::Stale(String::new())),
             ("newer version after an error", Some(record(error(), t, false, false)), order("processing", true, after), convert(&[INVOICE])),
@@ -206,8 +211,8 @@ mod tests {
     fn a_stale_reason_names_both_versions() {
         let t = at(10, 0, 0);
         let got = decide(
-            Some(&record(skipped(), t, false, false)),
-            &order("pending", false, at(9, 0, 0)),
+            Some(&record(error(), t, false, false)),
+            &order("processing", true, at(9, 0, 0)),
             &[INVOICE],
         );
         assert_eq!(

@@ -3,12 +3,12 @@
 //!
 //! Idempotency is decided here and only here, with the store's claims:
 //!
-//! 1. **Stale or already handled?** The order record keeps the newest `date_modified_gmt` processed.
-//!    An event for that version or an older one is skipped (WooCommerce delivers the same order several
-//!    times, out of order, and our own meta write-back fires an `order.updated`). See [`decision`].
-//! 2. **Eligible?** Only paid orders get documents (see `woosellsy_mapping::eligibility`).
-//! 3. **Fresh state.** The order is fetched again from the [`Shop`] before planning: webhook payloads
-//!    are built late and `order.created` can carry partial line items.
+//! 1. **Already handled?** Every document created and linked: skipped from the record alone (our own
+//!    meta write-back fires an `order.updated`).
+//! 2. **Fresh state.** The order is fetched from the [`Shop`]; the webhook payload decides nothing
+//!    (payloads are built late, arrive out of order, and can be replayed with any date).
+//! 3. **Eligible, not stale?** Only paid orders get documents (see `woosellsy_mapping::eligibility`); a
+//!    version that already ended in a permanent error is not retried. See [`decision`].
 //! 4. **Plan** (pure mapping, totals checked). A mapping error is permanent: the order goes to an error
 //!    state with the reason, and nothing is created.
 //! 5. **Claim** `(connector, order, kind)` with a lease before calling the backend ([`claims`]). A live
@@ -41,7 +41,7 @@ use woosellsy_ports::{
 
 pub use claims::CREATE_LEASE;
 use clients::{ClientCache, ConnectorClients};
-use decision::{Decision, decide};
+use decision::{Decision, already_done, decide};
 use writeback::{fill_parent_skus, link_meta};
 
 #[derive(Debug, Clone)]
@@ -193,32 +193,15 @@ impl Converter {
         let shop = clients.shop.as_ref();
         let wanted = &clients.settings.documents;
 
-        // The payload is what the webhook carried; a pointer (no body) means fetch it.
-        let payload = match event
-            .body
-            .as_deref()
-            .and_then(|b| serde_json::from_str::<Order>(b).ok())
-        {
-            Some(order) if order.id == event.order.0 => order,
-            _ => match shop.order(event.order).await {
-                Ok(order) => order,
-                Err(e) => {
-                    return self
-                        .shop_failure(event, "could not fetch the order", e)
-                        .await;
-                }
-            },
-        };
-
         let record = match store.get_order(&event.connector, event.order).await {
             Ok(r) => r,
             Err(e) => return Outcome::from_port(e),
         };
-        if let Err(done) = self.needs_work(event, &record, &payload, wanted).await {
-            return done;
+        if let Some(reason) = already_done(record.as_ref(), wanted) {
+            return Outcome::Skipped { reason };
         }
-
-        // Webhook payloads are built late and may be partial: plan from the store's current state.
+        // Decided on the order as WooCommerce has it now, never on the payload: a payload may be partial
+        // (built late), stale (delivered out of order), or replayed with any date.
         let mut order = match shop.order(event.order).await {
             Ok(order) => order,
             Err(e) => {
