@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use woosellsy_domain::settings::{
     default_documents, default_reference_prefix, default_sellsy_rps, default_vat_meta_keys,
@@ -120,6 +120,10 @@ pub struct ConnectorConfig {
     /// `unknown` (default), `per-row` or `per-rate`: how this Sellsy account rounds tax, once known.
     #[serde(default)]
     pub sellsy_tax_rounding: TaxRounding,
+    /// Allows credentials over plain `http://` to a host that is not this machine (Basic auth to
+    /// WooCommerce, anything to Sellsy). Off: they would cross the network in the clear.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     pub woocommerce: WooConfig,
     pub sellsy: SellsyConfig,
 }
@@ -175,7 +179,8 @@ impl Config {
             path: path.to_owned(),
             message,
         };
-        let config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let config: Config =
+            toml::from_str(text).map_err(|e| invalid(describe_toml_error(text, &e)))?;
         let mut seen = std::collections::HashSet::new();
         for c in &config.connectors {
             if !seen.insert(c.id.clone()) {
@@ -191,6 +196,12 @@ impl Config {
             }
             if c.documents.is_empty() {
                 return Err(invalid(format!("connector {}: documents is empty", c.id)));
+            }
+            if let Some(problem) = c.credentials_in_the_clear() {
+                return Err(invalid(format!(
+                    "connector {}: {problem} would send credentials unencrypted; use https, or set allow_insecure_http = true for this connector if the network is yours",
+                    c.id
+                )));
             }
             // Refused here, once, rather than as an error on every order at run time.
             if let Some(kind) = c
@@ -213,7 +224,94 @@ impl Config {
     }
 }
 
+/// A TOML error as the key and the line it is on, never the offending text: TOML's own message quotes
+/// the line, which prints a secret when the typo is on a secret's line.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let Some(span) = e.span() else {
+        return redact_quoted(e.message());
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line_no = before.matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("");
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('['))
+        .map(|k| format!("key `{k}`, "))
+        .unwrap_or_default();
+    format!("{key}line {line_no}: {}", redact_quoted(e.message()))
+}
+
+/// Serde's messages quote the value they refused (`invalid type: string "…"`): keep the sentence,
+/// drop the value.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            None if c == '"' || c == '`' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    // A number refused where text was expected is not quoted: keep digits out too.
+    out.split(' ')
+        .map(|w| {
+            if w.chars().filter(|c| c.is_ascii_digit()).count() >= 6 {
+                "…"
+            } else {
+                w
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether `url` is http:// to a host other than this machine.
+fn clear_off_loopback(url: &str) -> bool {
+    let Ok(parsed) = reqwest::Url::parse(url.trim()) else {
+        return false;
+    };
+    if parsed.scheme() != "http" {
+        return false;
+    }
+    match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        Some(url::Host::Domain(d)) => !d.eq_ignore_ascii_case("localhost"),
+        None => true,
+    }
+}
+
 impl ConnectorConfig {
+    /// Which setting would send credentials unencrypted across a network, if any.
+    fn credentials_in_the_clear(&self) -> Option<&'static str> {
+        if self.allow_insecure_http {
+            return None;
+        }
+        // OAuth 1.0a over http signs each request and sends no secret: it is how WooCommerce's own
+        // clients reach a shop without TLS, and what `auto` picks for http.
+        let woo_basic = matches!(self.woocommerce.auth, WooAuth::Basic);
+        if woo_basic && clear_off_loopback(&self.woocommerce.url) {
+            return Some("woocommerce.url over http with auth = \"basic\"");
+        }
+        if clear_off_loopback(&self.sellsy.api_url) {
+            return Some("sellsy.api_url over http");
+        }
+        if clear_off_loopback(&self.sellsy.token_url) {
+            return Some("sellsy.token_url over http");
+        }
+        None
+    }
+
     pub fn settings(&self) -> ConnectorSettings {
         ConnectorSettings {
             id: self.id.clone(),
@@ -240,9 +338,10 @@ impl ConnectorConfig {
         let mut missing = Vec::new();
         let mut pick = |name: &str, file: Option<&SecretString>| -> SecretString {
             let var = format!("{prefix}{name}");
-            match env(&var).filter(|v| !v.is_empty()) {
+            match env(&var).filter(|v| !v.trim().is_empty()) {
                 Some(v) => SecretString::from(v),
-                None => match file {
+                // An empty secret is no secret: an empty webhook secret lets anyone sign.
+                None => match file.filter(|s| !s.expose_secret().trim().is_empty()) {
                     Some(s) => s.clone(),
                     None => {
                         missing.push(var);
@@ -263,7 +362,6 @@ impl ConnectorConfig {
             ),
             webhook_secret: pick("WEBHOOK_SECRET", self.woocommerce.webhook_secret.as_ref()),
             sellsy_client_id: {
-                use secrecy::ExposeSecret;
                 pick("SELLSY_CLIENT_ID", client_id_file.as_ref())
                     .expose_secret()
                     .to_owned()
@@ -358,6 +456,77 @@ client_secret = "csec"
             err.contains("estimate") && err.contains("the kinds it can create: invoice"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_empty_secret_in_the_file_is_refused() {
+        let empty = SAMPLE.replace("webhook_secret = \"whsec\"", "webhook_secret = \"\"");
+        let c = Config::parse(&empty, Path::new("t.toml")).unwrap();
+        let err = c.connectors[0].secrets(&|_| None).unwrap_err();
+        assert!(err.contains("WOOSELLSY_SHOP_1_WEBHOOK_SECRET"), "{err}");
+        let blank = SAMPLE.replace("webhook_secret = \"whsec\"", "webhook_secret = \"  \"");
+        let c = Config::parse(&blank, Path::new("t.toml")).unwrap();
+        assert!(c.connectors[0].secrets(&|_| None).is_err());
+    }
+
+    #[test]
+    fn a_toml_error_names_the_key_and_line_never_the_value() {
+        for broken in [
+            // A typo on a secret's line: TOML's own message would quote the line, secret included.
+            SAMPLE.replace(
+                "consumer_secret = \"cs_x\"",
+                "consumer_secret = cs_topsecret",
+            ),
+            SAMPLE.replace(
+                "consumer_secret = \"cs_x\"",
+                "consumer_secret = \"cs_topsecret",
+            ),
+            SAMPLE.replace("client_secret = \"csec\"", "client_secret = 12345678901234"),
+        ] {
+            let err = Config::parse(&broken, Path::new("t.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(!err.contains("topsecret"), "{err}");
+            assert!(!err.contains("12345678901234"), "{err}");
+            assert!(err.contains("line "), "{err}");
+            assert!(err.contains("secret"), "names the key: {err}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_the_clear_are_refused_off_loopback() {
+        let parse = |text: &str| Config::parse(text, Path::new("t.toml"));
+        let remote_oauth = SAMPLE.replace("http://127.0.0.1:8080", "http://shop.example.fr");
+        parse(&remote_oauth).expect("OAuth 1.0a over http signs, it sends no key");
+        let remote_basic = remote_oauth.replace(
+            "consumer_key = \"ck_x\"",
+            "auth = \"basic\"\nconsumer_key = \"ck_x\"",
+        );
+        let err = parse(&remote_basic).unwrap_err().to_string();
+        assert!(err.contains("allow_insecure_http"), "{err}");
+        let remote_sellsy = SAMPLE.replace("https://api.sellsy.com/v2", "http://api.sellsy.com/v2");
+        let err = parse(&remote_sellsy).unwrap_err().to_string();
+        assert!(
+            err.contains("sellsy.api_url") && err.contains("allow_insecure_http"),
+            "{err}"
+        );
+        let allowed = remote_basic.replace(
+            "id = \"shop-1\"",
+            "id = \"shop-1\"\nallow_insecure_http = true",
+        );
+        parse(&allowed).expect("the integrator said so");
+        // The simulators run on loopback over plain http.
+        let local = SAMPLE
+            .replace("https://api.sellsy.com/v2", "http://127.0.0.1:9000/v2")
+            .replace(
+                "https://login.sellsy.com/oauth2/access-tokens",
+                "http://localhost:9000/token",
+            )
+            .replace(
+                "consumer_key = \"ck_x\"",
+                "auth = \"basic\"\nconsumer_key = \"ck_x\"",
+            );
+        parse(&local).expect("loopback is not the clear internet");
     }
 
     #[test]
