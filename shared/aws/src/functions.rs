@@ -132,7 +132,7 @@ pub fn retry_policy(env: &FunctionEnv) -> RetryPolicy {
 
 /// The converter function.
 pub struct ConverterFunction {
-    converter: Converter,
+    converter: Arc<Converter>,
     sqs: aws_sdk_sqs::Client,
     /// Queue URL, to set a retried message's visibility; `None` leaves the queue's default timeout.
     queue_url: Option<String>,
@@ -147,7 +147,7 @@ impl ConverterFunction {
         retry: RetryPolicy,
     ) -> Self {
         Self {
-            converter,
+            converter: Arc::new(converter),
             sqs,
             queue_url,
             retry,
@@ -229,7 +229,7 @@ impl ConverterFunction {
         );
         let outcome = self
             .converter
-            .process(&event)
+            .process_guarded(&event)
             .instrument(span.clone())
             .await;
         match settle(&outcome, receives, &self.retry) {

@@ -136,7 +136,33 @@ impl Converter {
             .unwrap_or(0)
     }
 
-    /// Processes one event. Never panics; every failure is classified.
+    /// [`Self::process`] in a task of its own, so that a panic (a bug met on some external data) is an
+    /// attempt that failed, settled and in the end dead-lettered like any other, instead of a message
+    /// that is never settled and comes back forever.
+    pub async fn process_guarded(self: &Arc<Self>, event: &QueuedEvent) -> Outcome {
+        let converter = Arc::clone(self);
+        let owned = event.clone();
+        match tokio::spawn(async move { converter.process(&owned).await }).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let what = match e.try_into_panic() {
+                    Ok(payload) => payload
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "no message".to_owned()),
+                    Err(e) => e.to_string(),
+                };
+                tracing::error!(connector = %event.connector, order_id = %event.order, panic = %what, "the conversion panicked");
+                Outcome::Retry {
+                    reason: format!("the conversion panicked: {what}"),
+                    after: None,
+                }
+            }
+        }
+    }
+
+    /// Processes one event. Every failure is classified; see [`Self::process_guarded`] for panics.
     pub async fn process(&self, event: &QueuedEvent) -> Outcome {
         let span = info_span!(
             "convert",

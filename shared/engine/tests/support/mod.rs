@@ -1,6 +1,9 @@
 //! In-memory fakes of the converter's outside world: a shop, an accounting backend, and the factories
 //! that build them from a connector's keys (so a test can rotate the keys and refuse the old ones).
 
+// Each test binary uses a part of the support.
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -93,6 +96,8 @@ pub struct World {
     pub searches: usize,
     /// The next create fails this way (once).
     pub create_fails: Option<PortError>,
+    /// Every create panics (a bug met on some external data).
+    pub create_panics: bool,
     /// Keys each built shop and backend were given.
     pub built_with: Vec<String>,
 }
@@ -179,6 +184,10 @@ impl AccountingBackend for FakeBackend {
     ) -> PortResult<DocumentRef> {
         let mut w = self.world.lock().unwrap();
         self.check(&w)?;
+        if w.create_panics {
+            drop(w);
+            panic!("attempt to add with overflow");
+        }
         if let Some(e) = w.create_fails.take() {
             return Err(e);
         }
@@ -248,7 +257,7 @@ impl BackendFactory for Factories {
 
 /// A converter on fakes, with the connector registered under the keys `woo-old` / `sellsy-old`.
 pub struct Harness {
-    pub converter: Converter,
+    pub converter: Arc<Converter>,
     pub world: Shared,
     pub store: Arc<MemoryStore>,
     pub secrets: Arc<MemorySecrets>,
@@ -264,7 +273,7 @@ impl Harness {
         let secrets = Arc::new(MemorySecrets::new());
         secrets.insert(connector(), self::secrets("woo-old", "sellsy-old"));
         let factories = Arc::new(Factories(world.clone()));
-        let converter = Converter::new(ConverterDeps {
+        let converter = Arc::new(Converter::new(ConverterDeps {
             store: store.clone(),
             secrets: secrets.clone(),
             shops: factories.clone(),
@@ -273,7 +282,7 @@ impl Harness {
                 worker_id: WORKER.to_owned(),
                 ..ConverterSettings::default()
             },
-        });
+        }));
         Harness {
             converter,
             world,
