@@ -70,6 +70,9 @@ impl ClientConfig {
     }
 }
 
+/// The longest token lifetime believed, whatever `expires_in` says.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
+
 /// Retries within one call (the queue runners' retries between attempts are `woosellsy_engine::settle`):
 /// bounded: `max_retries` extra attempts, waiting `Retry-After` when Sellsy sends it, else
 /// `base × 2^attempt` capped at `cap`. A `Retry-After` longer than `max_wait` is not slept on (a daily
@@ -350,7 +353,10 @@ impl Client {
                 v.as_u64()
                     .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
             })
-            .unwrap_or(3600);
+            .unwrap_or(3600)
+            // Sellsy's tokens live an hour; a lifetime beyond a day is not to be believed (and a huge one
+            // would overflow the clock).
+            .min(MAX_TOKEN_LIFETIME_SECS);
         // Renew a minute early so that a token never expires in flight; a very short lifetime still
         // gets half of it.
         let usable = if lifetime > 120 {
