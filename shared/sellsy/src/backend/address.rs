@@ -8,11 +8,18 @@
 //! Two addresses are "the same" when their street lines, postal code, city and country match ignoring
 //! case and spacing; the label is left out, so one address can serve as both invoicing and delivery
 //! address.
+//!
+//! The backend reuses an address the customer already has (remembered by fingerprint, else found in the
+//! customer's list, which is fetched at most once per invoice) and creates it otherwise.
 
 use sha2::{Digest, Sha256};
-use woosellsy_domain::Address;
+use woosellsy_domain::{Address, DocumentPlan};
+use woosellsy_ports::{IdCache, IdKind, PortError, PortResult};
 
-use crate::client::types::{Address as SellsyAddress, NewAddress};
+use super::customer::Customer;
+use super::text::{tidy, truncate};
+use super::{SellsyBackend, port_error, remember};
+use crate::client::types::{Address as SellsyAddress, Id, NewAddress, ThirdPartyRef};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -54,23 +61,6 @@ fn city_state(country: &str) -> Option<&'static str> {
         "GI" => "Gibraltar",
         _ => return None,
     })
-}
-
-/// Trims and collapses runs of whitespace (WooCommerce keeps what customers type, double spaces too).
-fn tidy(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn truncate(s: String, max: usize) -> String {
-    if s.chars().count() <= max {
-        s
-    } else {
-        s.chars()
-            .take(max)
-            .collect::<String>()
-            .trim_end()
-            .to_owned()
-    }
 }
 
 /// The Sellsy address for `a`, or why none can be made.
@@ -135,12 +125,12 @@ pub(crate) fn prepare(a: &Address, role: Role) -> Result<NewAddress, String> {
     }
 
     Ok(NewAddress {
-        name: truncate(name, 200),
-        address_line_1: truncate(line1, 250),
-        address_line_2: Some(truncate(line2, 250)).filter(|s| !s.is_empty()),
-        address_line_3: Some(truncate(state, 250)).filter(|s| !s.is_empty()),
+        name: truncate(&name, 200),
+        address_line_1: truncate(&line1, 250),
+        address_line_2: Some(truncate(&line2, 250)).filter(|s| !s.is_empty()),
+        address_line_3: Some(truncate(&state, 250)).filter(|s| !s.is_empty()),
         postal_code: postal,
-        city: truncate(city, 250),
+        city: truncate(&city, 250),
         country_code: country,
     })
 }
@@ -168,7 +158,7 @@ fn comparable_new(a: &NewAddress) -> [String; 6] {
     )
 }
 
-/// A short stable key for the mapping cache (the full text could exceed store key limits).
+/// A short stable key for the id cache (the full text could exceed store key limits).
 pub(crate) fn fingerprint(a: &NewAddress) -> String {
     let mut h = Sha256::new();
     for part in comparable_new(a) {
@@ -198,6 +188,83 @@ pub(crate) fn same_place(existing: &SellsyAddress, wanted: &NewAddress) -> bool 
             &o(&existing.city),
             &o(&existing.country_code),
         ) == comparable_new(wanted)
+}
+
+impl SellsyBackend {
+    pub(super) async fn resolve_addresses(
+        &self,
+        customer: &Customer,
+        plan: &DocumentPlan,
+        cache: &dyn IdCache,
+    ) -> PortResult<(Id, Id)> {
+        let billing =
+            prepare(&plan.customer.billing, Role::Billing).map_err(PortError::permanent)?;
+        let shipping = match &plan.customer.shipping {
+            Some(s) => Some(prepare(s, Role::Shipping).map_err(PortError::permanent)?),
+            None => None,
+        };
+        // A customer created just now has no addresses: no need to ask.
+        let mut known: Option<Vec<SellsyAddress>> = customer.created.then(Vec::new);
+        let invoicing = self
+            .resolve_address(customer.party, &billing, &mut known, cache)
+            .await?;
+        let delivery = match shipping {
+            Some(s) if fingerprint(&s) != fingerprint(&billing) => {
+                self.resolve_address(customer.party, &s, &mut known, cache)
+                    .await?
+            }
+            _ => invoicing,
+        };
+        Ok((invoicing, delivery))
+    }
+
+    async fn resolve_address(
+        &self,
+        party: ThirdPartyRef,
+        wanted: &NewAddress,
+        known: &mut Option<Vec<SellsyAddress>>,
+        cache: &dyn IdCache,
+    ) -> PortResult<Id> {
+        let key = format!("{party}:{}", fingerprint(wanted));
+        if let Some(id) = cache
+            .get(IdKind::Address, &key)
+            .await?
+            .and_then(|v| v.parse::<Id>().ok())
+        {
+            return Ok(id);
+        }
+        if known.is_none() {
+            let listed =
+                self.client.list_addresses(party).await.map_err(|e| {
+                    port_error(&format!("listing the addresses of Sellsy {party}"), e)
+                })?;
+            *known = Some(listed);
+        }
+        let list = known.get_or_insert_with(Vec::new);
+        let id = match list.iter().find(|a| same_place(a, wanted)) {
+            Some(existing) => existing.id,
+            None => {
+                let created = self
+                    .client
+                    .create_address(party, wanted)
+                    .await
+                    .map_err(|e| {
+                        port_error(
+                            &format!(
+                                "adding the address \"{}, {} {}\" to Sellsy {party}",
+                                wanted.address_line_1, wanted.postal_code, wanted.city
+                            ),
+                            e,
+                        )
+                    })?;
+                let id = created.id;
+                list.push(created);
+                id
+            }
+        };
+        remember(cache, IdKind::Address, &key, &id.to_string()).await;
+        Ok(id)
+    }
 }
 
 #[cfg(test)]
