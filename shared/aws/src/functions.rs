@@ -118,6 +118,15 @@ impl BackendFactory for CappedRate {
     }
 }
 
+/// How many times SQS delivered this record, this time included.
+fn receive_count(record: &SqsMessage) -> u32 {
+    record
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(1)
+}
+
 /// How the converter function retries: the engine's policy with the stack's figures.
 pub fn retry_policy(env: &FunctionEnv) -> RetryPolicy {
     RetryPolicy {
@@ -196,16 +205,17 @@ impl ConverterFunction {
 
     /// Handles one batch; never fails as a whole (every record gets its own verdict).
     pub async fn handle(&self, event: &SqsEvent) -> SqsBatchResponse {
-        process_fifo_batch(event, |record| self.handle_record(record)).await
+        process_fifo_batch(
+            event,
+            |record| self.handle_record(record),
+            |record, after| self.hold_back(record, after),
+        )
+        .await
     }
 
     async fn handle_record(&self, record: &SqsMessage) -> RecordOutcome {
         let message_id = record.message_id.as_deref().unwrap_or("");
-        let receives = record
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|n| n.parse::<u32>().ok())
-            .unwrap_or(1);
+        let receives = receive_count(record);
         let decoded = record
             .body
             .as_deref()
@@ -249,9 +259,29 @@ impl ConverterFunction {
         }
     }
 
+    /// A record not processed because an earlier record of its order failed: it comes back with that
+    /// record (SQS holds the whole group while any of it is invisible), and on its last receive its
+    /// order shows why it was given up.
+    async fn hold_back(&self, record: &SqsMessage, after: Duration) {
+        let receives = receive_count(record);
+        if self.retry.max_attempts.is_some_and(|max| receives >= max)
+            && let Some(event) = record
+                .body
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<QueuedEvent>(b).ok())
+        {
+            let why = format!(
+                "gave up after {receives} attempts (event kept in the dead-letter queue): an earlier event of this order kept failing"
+            );
+            self.converter.record_failure(&event, &why).await;
+        }
+        self.retry_later(record, after).await;
+    }
+
     async fn retry_later(&self, record: &SqsMessage, delay: Duration) -> RecordOutcome {
+        let outcome = RecordOutcome::Retry { after: delay };
         let (Some(url), Some(receipt)) = (&self.queue_url, &record.receipt_handle) else {
-            return RecordOutcome::Retry;
+            return outcome;
         };
         let seconds = i32::try_from(delay.min(MAX_RETRY_DELAY).as_secs()).unwrap_or(i32::MAX);
         // Best effort: if it fails, the queue's own visibility timeout applies.
@@ -266,7 +296,7 @@ impl ConverterFunction {
         {
             warn!(message_id = record.message_id.as_deref().unwrap_or(""), error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "could not set the retry delay");
         }
-        RecordOutcome::Retry
+        outcome
     }
 }
 

@@ -7,12 +7,17 @@
 //! group on error"; the runtime's own SQS example processes records concurrently, which would reorder an
 //! order's events.)
 //!
+//! SQS holds the whole group back while any of its messages is invisible, so every record reported
+//! failed must become visible when the failed one does: the caller is told which records were
+//! skipped for which failure's delay (`skipped`), and sets their visibility to match.
+//!
 //! A record that is acknowledged is deleted by Lambda. Permanent failures are acknowledged by the caller
 //! after recording them, so that only transient ones come back; a message that keeps failing reaches the
 //! queue's `maxReceiveCount` and moves to the dead-letter queue.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::Future;
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 
@@ -21,8 +26,9 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 pub enum RecordOutcome {
     /// Processed, or failed for good and recorded: delete the message.
     Ack,
-    /// Try again later (visibility timeout); after `maxReceiveCount` receives it goes to the DLQ.
-    Retry,
+    /// Try again after `after` (the caller set the message's visibility to it); after
+    /// `maxReceiveCount` receives it goes to the DLQ.
+    Retry { after: Duration },
 }
 
 /// The `MessageGroupId` of a record (absent on a standard queue).
@@ -30,28 +36,36 @@ pub fn group_id(record: &SqsMessage) -> Option<&str> {
     record.attributes.get("MessageGroupId").map(String::as_str)
 }
 
-/// Runs `handle` on each record in order and builds the partial-batch response.
+/// Runs `handle` on each record in order and builds the partial-batch response. Each later record of a
+/// failed record's group is not handled but passed to `skipped` with the failed record's delay.
 ///
 /// Records without a group id are treated as one group (the safe reading: order preserved). A failed
 /// record without a `messageId` is reported with an empty identifier, which Lambda treats as a failure
 /// of the whole batch: nothing is lost.
-pub async fn process_fifo_batch<'a, F, Fut>(event: &'a SqsEvent, mut handle: F) -> SqsBatchResponse
+pub async fn process_fifo_batch<'a, F, Fut, S, SFut>(
+    event: &'a SqsEvent,
+    mut handle: F,
+    mut skipped: S,
+) -> SqsBatchResponse
 where
     F: FnMut(&'a SqsMessage) -> Fut,
     Fut: Future<Output = RecordOutcome>,
+    S: FnMut(&'a SqsMessage, Duration) -> SFut,
+    SFut: Future<Output = ()>,
 {
     let mut response = SqsBatchResponse::default();
-    let mut blocked: HashSet<Option<&str>> = HashSet::new();
+    let mut blocked: HashMap<Option<&str>, Duration> = HashMap::new();
     for record in &event.records {
         let group = group_id(record);
         let id = record.message_id.clone().unwrap_or_default();
-        if blocked.contains(&group) {
+        if let Some(after) = blocked.get(&group) {
             tracing::info!(message_id = %id, group = group.unwrap_or(""), "skipped: an earlier message of its group failed");
+            skipped(record, *after).await;
             response.add_failure(id);
             continue;
         }
-        if handle(record).await == RecordOutcome::Retry {
-            blocked.insert(group);
+        if let RecordOutcome::Retry { after } = handle(record).await {
+            blocked.insert(group, after);
             response.add_failure(id);
         }
     }
@@ -95,31 +109,48 @@ mod tests {
             ("c1", "C"),
         ]);
         let seen = RefCell::new(Vec::new());
-        let resp = process_fifo_batch(&e, |r| {
-            let id = r.message_id.clone().unwrap();
-            seen.borrow_mut().push(id.clone());
-            async move {
-                if id == "a2" {
-                    RecordOutcome::Retry
-                } else {
-                    RecordOutcome::Ack
+        let held = RefCell::new(Vec::new());
+        let resp = process_fifo_batch(
+            &e,
+            |r| {
+                let id = r.message_id.clone().unwrap();
+                seen.borrow_mut().push(id.clone());
+                async move {
+                    if id == "a2" {
+                        RecordOutcome::Retry {
+                            after: Duration::from_secs(7),
+                        }
+                    } else {
+                        RecordOutcome::Ack
+                    }
                 }
-            }
-        })
+            },
+            |r, after| {
+                held.borrow_mut()
+                    .push((r.message_id.clone().unwrap(), after));
+                async {}
+            },
+        )
         .await;
         assert_eq!(failed(&resp), ["a2", "a3"]);
         // a3 was never handed to the handler: it must not be processed before a2.
         assert_eq!(*seen.borrow(), ["a1", "b1", "a2", "b2", "c1"]);
+        // …and comes back when a2 does, not after the queue's visibility timeout.
+        assert_eq!(*held.borrow(), [("a3".to_owned(), Duration::from_secs(7))]);
     }
 
     #[tokio::test]
     async fn records_are_processed_sequentially_in_batch_order() {
         let e = batch(&[("1", "A"), ("2", "A"), ("3", "B"), ("4", "A")]);
         let seen = RefCell::new(Vec::new());
-        let resp = process_fifo_batch(&e, |r| {
-            seen.borrow_mut().push(r.message_id.clone().unwrap());
-            async { RecordOutcome::Ack }
-        })
+        let resp = process_fifo_batch(
+            &e,
+            |r| {
+                seen.borrow_mut().push(r.message_id.clone().unwrap());
+                async { RecordOutcome::Ack }
+            },
+            |_, _| async {},
+        )
         .await;
         assert!(resp.batch_item_failures.is_empty());
         assert_eq!(*seen.borrow(), ["1", "2", "3", "4"]);
@@ -128,7 +159,16 @@ mod tests {
     #[tokio::test]
     async fn a_failed_first_record_fails_its_whole_group() {
         let e = batch(&[("a1", "A"), ("a2", "A"), ("a3", "A")]);
-        let resp = process_fifo_batch(&e, |_| async { RecordOutcome::Retry }).await;
+        let resp = process_fifo_batch(
+            &e,
+            |_| async {
+                RecordOutcome::Retry {
+                    after: Duration::ZERO,
+                }
+            },
+            |_, _| async {},
+        )
+        .await;
         assert_eq!(failed(&resp), ["a1", "a2", "a3"]);
     }
 
@@ -140,16 +180,22 @@ mod tests {
         let mut loose2 = SqsMessage::default();
         loose2.message_id = Some("n2".into());
         e.records = vec![loose, e.records.remove(0), loose2];
-        let resp = process_fifo_batch(&e, |r| {
-            let retry = r.message_id.as_deref() == Some("n1");
-            async move {
-                if retry {
-                    RecordOutcome::Retry
-                } else {
-                    RecordOutcome::Ack
+        let resp = process_fifo_batch(
+            &e,
+            |r| {
+                let retry = r.message_id.as_deref() == Some("n1");
+                async move {
+                    if retry {
+                        RecordOutcome::Retry {
+                            after: Duration::ZERO,
+                        }
+                    } else {
+                        RecordOutcome::Ack
+                    }
                 }
-            }
-        })
+            },
+            |_, _| async {},
+        )
         .await;
         assert_eq!(failed(&resp), ["n1", "n2"]);
     }
@@ -158,14 +204,32 @@ mod tests {
     async fn a_failure_without_message_id_fails_the_whole_batch() {
         let mut e = batch(&[("a1", "A")]);
         e.records[0].message_id = None;
-        let resp = process_fifo_batch(&e, |_| async { RecordOutcome::Retry }).await;
+        let resp = process_fifo_batch(
+            &e,
+            |_| async {
+                RecordOutcome::Retry {
+                    after: Duration::ZERO,
+                }
+            },
+            |_, _| async {},
+        )
+        .await;
         assert_eq!(failed(&resp), [""]);
     }
 
     #[tokio::test]
     async fn the_response_serialises_as_lambda_expects() {
         let e = batch(&[("a1", "A")]);
-        let resp = process_fifo_batch(&e, |_| async { RecordOutcome::Retry }).await;
+        let resp = process_fifo_batch(
+            &e,
+            |_| async {
+                RecordOutcome::Retry {
+                    after: Duration::ZERO,
+                }
+            },
+            |_, _| async {},
+        )
+        .await;
         let json = serde_json::to_value(&resp).unwrap();
         assert_eq!(
             json,

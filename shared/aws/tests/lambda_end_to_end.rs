@@ -541,3 +541,40 @@ async fn rotated_keys_reach_a_warm_converter_and_no_order_is_left_in_error() {
     assert!(stack.dlq_bodies().await.is_empty());
     drop(stack.moto);
 }
+
+/// A record that fails holds back the later records of its order (FIFO group): they must come back
+/// after the failed one's retry delay, not after the queue's full visibility timeout, and the group's
+/// last receive records the failure whichever of its records failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_record_holds_its_group_only_for_the_retry_delay() {
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
+    let id = stack.woo.create_order(french_order("denise@example.fr"));
+    for note in ["first", "second"] {
+        // Two versions of one order (one FIFO group), for the shop whose WooCommerce is down.
+        stack.woo.update_order(id, json!({ "customer_note": note }));
+        let body = stack.woo.order(id).expect("order").to_string();
+        let signature = woocommerce::webhook::signature(body.as_bytes(), WEBHOOK_SECRET);
+        let (status, text) = stack.webhook_to(DOWN, &body, &signature, false).await;
+        assert_eq!(status, 200, "{text}");
+    }
+
+    stack.drain().await;
+
+    // Each message was received MAX_RECEIVES times, then moved aside; none waits behind the
+    // 360 s visibility timeout of the queue.
+    assert_eq!(stack.dlq_bodies().await.len(), 2);
+    let record = stack
+        .store
+        .get_order(&ConnectorId::parse(DOWN).unwrap(), OrderId(id))
+        .await
+        .expect("store")
+        .expect("the failure is recorded");
+    assert!(
+        matches!(record.state, OrderState::Error { .. }),
+        "{:?}",
+        record.state
+    );
+    drop(stack.moto);
+}
