@@ -10,7 +10,7 @@
 //! | connector settings | `CONNECTORS` | `C#{connector}` | no |
 //! | order record | `C#{connector}#O#{order}` | `ORDER` | no |
 //! | claim (one per document kind) | `C#{connector}#O#{order}` | `CLAIM#{kind}` | no |
-//! | mapping (email → customer, SKU → item, rate → tax, …) | `C#{connector}#MAP#{kind}` | `K#{key}` (`H#{sha256}` for keys over 512 bytes) | `expires_at`, 30 days by default |
+//! | mapping (email → customer, SKU → item, rate → tax, …) | `C#{connector}#MAP#{kind}` | `K#{key}` (`H#{sha256}` for keys over 512 bytes) | `expires_at`, [`DEFAULT_ID_TTL`] (30 days) by default |
 //! | connector-wide lease (e.g. `create`) | `C#{connector}#LEASE` | `LEASE#{name}` | `expires_at`, a day after the lease ends |
 //!
 //! Access patterns: get/put a connector and list all connectors (one Query on `CONNECTORS`: a handful
@@ -28,7 +28,9 @@
 //!
 //! Mappings are a cache of ids in the accounting system: they carry a TTL so that an id deleted or merged
 //! in Sellsy heals itself within a month. DynamoDB deletes expired items lazily (up to days later), so
-//! reads also ignore an item whose `expires_at` has passed.
+//! reads also ignore an item whose `expires_at` has passed: the same contract as the SQLite store's
+//! (the ports' `cached_ids_expire` conformance check runs on both). `expires_at` is in whole seconds,
+//! rounded down, so an id may be looked up again up to a second early, never trusted late.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -47,15 +49,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSettings, OrderId};
 use woosellsy_ports::{
-    ClaimOutcome, DocumentRef, IdKind, LeaseOutcome, OrderRecord, PortError, PortResult, Store,
+    ClaimOutcome, DEFAULT_ID_TTL, DocumentRef, IdKind, LeaseOutcome, OrderRecord, PortError,
+    PortResult, Store,
 };
 
 use crate::error::from_sdk;
 
 /// Name of the TTL attribute (epoch seconds), as declared in the template.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
-/// How long a cached mapping lives unless [`DynamoStore::with_mapping_ttl`] says otherwise.
-pub const DEFAULT_MAPPING_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// Mapping keys longer than this are stored by hash (a sort key holds at most 1024 bytes).
 const MAX_PLAIN_KEY_BYTES: usize = 512;
 
@@ -66,7 +67,7 @@ const CONNECTORS_PK: &str = "CONNECTORS";
 pub struct DynamoStore {
     client: Client,
     table: String,
-    mapping_ttl: Duration,
+    id_ttl: Duration,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -213,13 +214,15 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
-            mapping_ttl: DEFAULT_MAPPING_TTL,
+            id_ttl: DEFAULT_ID_TTL,
         }
     }
 
-    /// How long a cached mapping is trusted before the backend looks it up again.
-    pub fn with_mapping_ttl(mut self, ttl: Duration) -> Self {
-        self.mapping_ttl = ttl;
+    /// How long an id this handle caches is trusted before the backend looks it up again
+    /// ([`DEFAULT_ID_TTL`], 30 days, otherwise). The expiry is written with the item, so it is the
+    /// writer's TTL that counts.
+    pub fn with_id_ttl(mut self, ttl: Duration) -> Self {
+        self.id_ttl = ttl;
         self
     }
 
@@ -670,6 +673,7 @@ impl Store for DynamoStore {
             return Ok(None);
         };
         let item: MappingItem = from_item(&what, item)?;
+        // Past its TTL but not yet deleted by DynamoDB (which can take days): absent all the same.
         if item.expires_at <= Utc::now().timestamp() || item.key != key {
             return Ok(None);
         }
@@ -685,7 +689,7 @@ impl Store for DynamoStore {
     ) -> PortResult<()> {
         let what = format!("{} mapping of {connector}", kind.as_str());
         let now = Utc::now();
-        let ttl = i64::try_from(self.mapping_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let ttl = i64::try_from(self.id_ttl.as_secs()).unwrap_or(i64::MAX / 2);
         let item = MappingItem {
             pk: mapping_pk(connector, kind),
             sk: mapping_sk(key),

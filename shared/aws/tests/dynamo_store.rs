@@ -28,6 +28,15 @@ async fn dynamo_store_passes_the_store_conformance_suite() {
     conformance::run_store_suite(Arc::new(store)).await;
 }
 
+/// Expiry is wall-clock time in the store, so this check needs a store with a short TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamo_store_cached_ids_expire() {
+    let Some(moto) = Moto::start() else { return };
+    let (store, _) = store(&moto, "expiry").await;
+    let store = store.with_id_ttl(conformance::SHORT_ID_TTL);
+    conformance::cached_ids_expire(Arc::new(store)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn thirty_two_racing_workers_create_one_claim_and_all_see_the_document() {
     let Some(moto) = Moto::start() else { return };
@@ -166,7 +175,7 @@ async fn expired_mappings_read_as_absent_even_before_dynamodb_deletes_them() {
     let (store, _) = store(&moto, "ttl").await;
     let c = ConnectorId::parse("shop").unwrap();
     // moto, like DynamoDB within its deletion delay, still returns the item: the store must not use it.
-    let expired = store.clone().with_mapping_ttl(Duration::ZERO);
+    let expired = store.clone().with_id_ttl(Duration::ZERO);
     expired
         .put_cached_id(&c, IdKind::Tax, "rate:20", "7")
         .await

@@ -249,12 +249,17 @@ pub trait Store: Send + Sync {
         owner: &str,
     ) -> PortResult<()>;
 
+    /// The id cached under (`connector`, `kind`, `key`), or `None` when there is none or it has expired:
+    /// an entry is trusted for the TTL of the handle that put it ([`DEFAULT_ID_TTL`] by default) and
+    /// never after, even while the backend still holds it (DynamoDB deletes expired items days late).
+    /// A store keeping expiry in whole seconds may let an id go up to a second early.
     async fn get_cached_id(
         &self,
         connector: &ConnectorId,
         kind: IdKind,
         key: &str,
     ) -> PortResult<Option<String>>;
+    /// Caches `value`, replacing any entry (expired or not) under the same key, with a fresh TTL.
     async fn put_cached_id(
         &self,
         connector: &ConnectorId,

@@ -92,6 +92,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (connector, name)
     ) STRICT;
     "#,
+    // 3: cached ids expire, as on DynamoDB (`expires_at`, microseconds since the Unix epoch; a read
+    // ignores a row past it and the next put replaces it). Ids cached before this version are
+    // treated as fresh: they expire `DEFAULT_ID_TTL` (30 days) after the migration rather than all
+    // being looked up in the accounting system again at once.
+    r#"
+    ALTER TABLE mappings ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE mappings SET expires_at = (CAST(strftime('%s', 'now') AS INTEGER) + 2592000) * 1000000;
+    "#,
 ];
 
 /// One connection to the data directory's database, shareable across tasks.
@@ -238,4 +246,18 @@ pub(crate) fn micros_after(at: DateTime<Utc>, span: Duration) -> i64 {
 pub(crate) fn order_column(order: woosellsy_domain::OrderId) -> PortResult<i64> {
     i64::try_from(order.0)
         .map_err(|_| PortError::permanent(format!("order id {order} is too large to store")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_3_gives_ids_cached_before_it_the_shared_ttl() {
+        let ttl = woosellsy_ports::DEFAULT_ID_TTL.as_secs();
+        assert!(
+            MIGRATIONS[2].contains(&format!("+ {ttl})")),
+            "migration 3 must spell DEFAULT_ID_TTL ({ttl} s)"
+        );
+    }
 }

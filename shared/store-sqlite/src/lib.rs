@@ -2,7 +2,7 @@
 //! (`DIR/woosellsy.db`):
 //!
 //! * [`SqliteStore`]: the [`woosellsy_ports::Store`] (connector settings, order records, claims,
-//!   id mappings);
+//!   leases, cached ids, which expire after [`woosellsy_ports::DEFAULT_ID_TTL`] as on DynamoDB);
 //! * [`SqliteQueue`]: the durable FIFO [`woosellsy_ports::PullQueue`] between the receiver and the
 //!   worker, with a dead-letter table ([`SqliteQueue::dead_letters`]).
 //!

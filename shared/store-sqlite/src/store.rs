@@ -3,6 +3,10 @@
 //! Records (connector settings, order records, claimed documents) are JSON columns next to their key
 //! columns. Claims are decided in `BEGIN IMMEDIATE` transactions: the write lock is taken before the
 //! claim row is read, so two connections (or two processes) can never both see "free" and both take it.
+//!
+//! Cached ids carry their expiry (`expires_at`, written as now + the handle's TTL,
+//! [`DEFAULT_ID_TTL`] unless [`SqliteStore::with_id_ttl`]): a read ignores a row past it and the next
+//! put overwrites it, the same contract as DynamoDB's TTL'd items.
 
 use std::path::Path;
 use std::time::Duration;
@@ -12,10 +16,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use woosellsy_domain::{ClaimKey, ConnectorId, ConnectorSettings, OrderId};
 use woosellsy_ports::{
-    ClaimOutcome, DocumentRef, IdKind, LeaseOutcome, OrderRecord, PortError, PortResult, Store,
+    ClaimOutcome, DEFAULT_ID_TTL, DocumentRef, IdKind, LeaseOutcome, OrderRecord, PortError,
+    PortResult, Store,
 };
 
-use crate::db::{Db, from_json, from_micros, micros_after, order_column, sql, to_json};
+use crate::db::{Db, from_json, from_micros, micros, micros_after, order_column, sql, to_json};
 
 const IN_PROGRESS: &str = "in_progress";
 const DONE: &str = "done";
@@ -25,13 +30,24 @@ const DONE: &str = "done";
 #[derive(Clone)]
 pub struct SqliteStore {
     db: Db,
+    id_ttl: Duration,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) `dir/woosellsy.db`, in WAL mode with `synchronous=FULL`, and migrates
     /// its schema. Blocking: call it at start-up.
     pub fn open(dir: &Path) -> PortResult<Self> {
-        Ok(Self { db: Db::open(dir)? })
+        Ok(Self {
+            db: Db::open(dir)?,
+            id_ttl: DEFAULT_ID_TTL,
+        })
+    }
+
+    /// How long an id this handle caches is trusted ([`DEFAULT_ID_TTL`], 30 days, otherwise). The
+    /// expiry is written with the id, so it is the writer's TTL that counts.
+    pub fn with_id_ttl(mut self, ttl: Duration) -> Self {
+        self.id_ttl = ttl;
+        self
     }
 
     /// The database file.
@@ -356,11 +372,14 @@ impl Store for SqliteStore {
     ) -> PortResult<Option<String>> {
         let connector = connector.as_str().to_owned();
         let key = key.to_owned();
+        let now = micros(Utc::now());
         self.db
             .call(move |conn| {
+                // An expired row is absent; the next put replaces it.
                 conn.query_row(
-                    "SELECT value FROM mappings WHERE connector = ?1 AND kind = ?2 AND key = ?3",
-                    params![connector, kind.as_str(), key],
+                    "SELECT value FROM mappings
+                     WHERE connector = ?1 AND kind = ?2 AND key = ?3 AND expires_at > ?4",
+                    params![connector, kind.as_str(), key, now],
                     |r| r.get(0),
                 )
                 .optional()
@@ -379,12 +398,15 @@ impl Store for SqliteStore {
         let connector = connector.as_str().to_owned();
         let key = key.to_owned();
         let value = value.to_owned();
+        let expires_at = micros_after(Utc::now(), self.id_ttl);
         self.db
             .call(move |conn| {
                 conn.execute(
-                    "INSERT INTO mappings (connector, kind, key, value) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (connector, kind, key) DO UPDATE SET value = excluded.value",
-                    params![connector, kind.as_str(), key, value],
+                    "INSERT INTO mappings (connector, kind, key, value, expires_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (connector, kind, key)
+                     DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at",
+                    params![connector, kind.as_str(), key, value, expires_at],
                 )
                 .map_err(sql("cannot write mapping"))?;
                 Ok(())

@@ -43,6 +43,8 @@ store_checks!(
     completed_claim_answers_done,
     complete_claim_fails_for_lost_owner,
     released_claim_can_be_taken,
+    lease_is_exclusive_under_concurrency,
+    lease_expires_is_renewed_and_released,
     mappings_round_trip,
 );
 
@@ -64,4 +66,14 @@ async fn whole_suites_share_one_file() {
     c::run_store_suite(Arc::clone(&s)).await;
     c::run_store_suite(s).await;
     c::run_queue_suite(q).await;
+}
+
+/// Expiry is wall-clock time in the store, so this check needs a store with a short TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cached_ids_expire() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(dir.path())
+        .expect("open store")
+        .with_id_ttl(c::SHORT_ID_TTL);
+    c::cached_ids_expire(Arc::new(store)).await;
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use woosellsy_domain::{ClaimKey, ConnectorId, DocumentKind, OrderId};
-use woosellsy_ports::{ClaimOutcome, DocumentRef, PullQueue, Queue, QueuedEvent, Store};
+use woosellsy_ports::{
+    ClaimOutcome, DEFAULT_ID_TTL, DocumentRef, IdKind, PullQueue, Queue, QueuedEvent, Store,
+};
 use woosellsy_store_sqlite::{DB_FILE_NAME, SqliteQueue, SqliteStore};
 
 fn connector(raw: &str) -> ConnectorId {
@@ -415,7 +417,7 @@ fn reopening_migrates_once_and_refuses_a_newer_schema() {
     let version: i64 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let mode: String = raw
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .expect("mode");
@@ -436,15 +438,17 @@ async fn a_data_directory_of_the_first_schema_gains_leases_on_open() {
     drop(SqliteStore::open(dir.path()).expect("create"));
     // As a data directory written before leases existed.
     let raw = raw_connection(dir.path());
-    raw.execute_batch("DROP TABLE leases; PRAGMA user_version = 1")
-        .expect("downgrade");
+    raw.execute_batch(
+        "DROP TABLE leases; ALTER TABLE mappings DROP COLUMN expires_at; PRAGMA user_version = 1",
+    )
+    .expect("downgrade");
     drop(raw);
 
     let store = SqliteStore::open(dir.path()).expect("reopen migrates");
     let version: i64 = raw_connection(dir.path())
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let now = chrono::Utc::now();
     let lease = std::time::Duration::from_secs(60);
     let shop = connector("boutique");
@@ -462,6 +466,87 @@ async fn a_data_directory_of_the_first_schema_gains_leases_on_open() {
             .expect("take"),
         woosellsy_ports::LeaseOutcome::Held { .. }
     ));
+}
+
+#[tokio::test]
+async fn ids_cached_before_expiry_existed_are_kept_as_fresh_on_open() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    drop(SqliteStore::open(dir.path()).expect("create"));
+    // As a data directory of schema 2, whose cached ids never expired.
+    let raw = raw_connection(dir.path());
+    raw.execute_batch(
+        "ALTER TABLE mappings DROP COLUMN expires_at;
+         INSERT INTO mappings (connector, kind, key, value)
+             VALUES ('boutique', 'customer', 'jean@example.fr', 'individual:42');
+         PRAGMA user_version = 2",
+    )
+    .expect("downgrade");
+    drop(raw);
+
+    let store = SqliteStore::open(dir.path()).expect("reopen migrates");
+    let raw = raw_connection(dir.path());
+    let version: i64 = raw
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 3);
+    let shop = connector("boutique");
+    assert_eq!(
+        store
+            .get_cached_id(&shop, IdKind::Customer, "jean@example.fr")
+            .await
+            .expect("get")
+            .as_deref(),
+        Some("individual:42"),
+        "an id cached before the migration is kept"
+    );
+    // ... for DEFAULT_ID_TTL from the migration, like an id cached then.
+    let expires_at: i64 = raw
+        .query_row("SELECT expires_at FROM mappings", [], |r| r.get(0))
+        .expect("expires_at");
+    let expected =
+        (Utc::now() + TimeDelta::from_std(DEFAULT_ID_TTL).expect("ttl")).timestamp_micros();
+    assert!(
+        (expected - 60_000_000..=expected).contains(&expires_at),
+        "expires_at {expires_at} should be about {expected}"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_id_is_replaced_by_the_next_put() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shop = connector("boutique");
+    let expired = SqliteStore::open(dir.path())
+        .expect("open")
+        .with_id_ttl(Duration::ZERO);
+    expired
+        .put_cached_id(&shop, IdKind::Tax, "rate:20", "7")
+        .await
+        .expect("put");
+    let store = SqliteStore::open(dir.path()).expect("open");
+    assert_eq!(
+        store
+            .get_cached_id(&shop, IdKind::Tax, "rate:20")
+            .await
+            .expect("get"),
+        None,
+        "the writer's TTL counts: a zero TTL is expired at once"
+    );
+    store
+        .put_cached_id(&shop, IdKind::Tax, "rate:20", "8")
+        .await
+        .expect("put again");
+    assert_eq!(
+        store
+            .get_cached_id(&shop, IdKind::Tax, "rate:20")
+            .await
+            .expect("get")
+            .as_deref(),
+        Some("8")
+    );
+    let rows: i64 = raw_connection(dir.path())
+        .query_row("SELECT count(*) FROM mappings", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(rows, 1, "the expired row was overwritten, not duplicated");
 }
 
 #[test]

@@ -9,6 +9,9 @@
 //! so the same suite runs against SQLite in a temp dir and against DynamoDB on moto_server. Claim checks
 //! pass explicit `now` instants and never sleep; the one queue check that needs a visibility timeout to
 //! pass uses a 1 s timeout and waits 2.5 s (nothing depends on anything happening *faster* than a bound).
+//! Cached ids expire by the wall clock inside the store, so [`cached_ids_expire`] sleeps too (just over
+//! [`SHORT_ID_TTL`]); it is not part of [`run_store_suite`], because it needs a store built with that
+//! TTL: an adapter's tests run it on one, next to the suite.
 //!
 //! Queue checks ignore messages of other connectors a shared queue may hold, handing them straight back
 //! (`retry_later` with no delay); they do assume such foreign messages are few (receives ask for 10).
@@ -31,7 +34,10 @@ pub use queue::{
     dead_letter_removes, queue_counts_attempts, queue_hides_in_flight_group,
     queue_is_fifo_per_group, queue_redelivers_after_visibility,
 };
-pub use store::{mappings_round_trip, store_connectors_round_trip, store_orders_round_trip};
+pub use store::{
+    SHORT_ID_TTL, cached_ids_expire, mappings_round_trip, store_connectors_round_trip,
+    store_orders_round_trip,
+};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

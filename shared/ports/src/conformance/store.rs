@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::NaiveDateTime;
 use woosellsy_domain::{ConnectorId, ConnectorSettings, DocumentKind, Exemption, OrderId};
@@ -270,5 +271,77 @@ pub async fn mappings_round_trip(store: Arc<dyn Store>) {
         .as_deref(),
         Some("17"),
         "overwriting one mapping must not touch another"
+    );
+}
+
+/// The TTL to build a store with for [`cached_ids_expire`] (e.g. `SqliteStore::with_id_ttl`): two
+/// seconds, because a store may keep expiry instants in whole seconds, rounded down, and the check
+/// must still find the id right after putting it.
+pub const SHORT_ID_TTL: Duration = Duration::from_secs(2);
+
+/// A cached id is trusted for the store's TTL and no longer: it reads back at once, reads as None once
+/// the TTL has passed since the put (even while the backend still holds it: DynamoDB deletes expired
+/// items days late), and a put after that stores a fresh entry with a fresh TTL. Expiry is wall-clock
+/// time, so this check sleeps [`SHORT_ID_TTL`] for real; `store` must be built with that TTL. A store
+/// may let an id go up to a second early (an extra lookup), never late (a stale id).
+pub async fn cached_ids_expire(store: Arc<dyn Store>) {
+    let c = unique_connector("ttl");
+    let email = "zoé.martin@exemple.fr";
+
+    ok(
+        store
+            .put_cached_id(&c, IdKind::Customer, email, "individual:42")
+            .await,
+        "put_cached_id",
+    );
+    ok(
+        store.put_cached_id(&c, IdKind::Tax, "rate:20", "7").await,
+        "put_cached_id(tax)",
+    );
+    assert_eq!(
+        ok(
+            store.get_cached_id(&c, IdKind::Customer, email).await,
+            "get_cached_id before the TTL"
+        )
+        .as_deref(),
+        Some("individual:42"),
+        "a cached id must read back within its TTL"
+    );
+
+    // A little over the TTL, for the wall clock the stores read versus tokio's monotonic one.
+    tokio::time::sleep(SHORT_ID_TTL + Duration::from_millis(50)).await;
+    for (kind, k) in [(IdKind::Customer, email), (IdKind::Tax, "rate:20")] {
+        assert_eq!(
+            ok(
+                store.get_cached_id(&c, kind, k).await,
+                "get_cached_id after the TTL"
+            ),
+            None,
+            "{kind:?} {k:?}: a cached id past its TTL must read as None, even if the backend still holds it"
+        );
+    }
+
+    ok(
+        store
+            .put_cached_id(&c, IdKind::Customer, email, "company:7")
+            .await,
+        "put_cached_id after expiry",
+    );
+    assert_eq!(
+        ok(
+            store.get_cached_id(&c, IdKind::Customer, email).await,
+            "get_cached_id after a fresh put"
+        )
+        .as_deref(),
+        Some("company:7"),
+        "a put after expiry must store a fresh entry, with a fresh TTL"
+    );
+    assert_eq!(
+        ok(
+            store.get_cached_id(&c, IdKind::Tax, "rate:20").await,
+            "get_cached_id(tax) after the customer's put"
+        ),
+        None,
+        "re-putting one id must not revive another expired one"
     );
 }
