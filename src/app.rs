@@ -5,14 +5,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
-use bytes::Bytes;
-use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::info;
@@ -21,6 +13,7 @@ use woosellsy_ports::{PullQueue, Store};
 use woosellsy_store_sqlite::{SqliteQueue, SqliteStore};
 
 use crate::config::Config;
+use crate::http::{EdgeLimits, LimitedListener, router};
 
 pub type AppError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -30,7 +23,7 @@ pub struct App {
     pub queue: Arc<dyn PullQueue>,
     pub converter: Arc<Converter>,
     pub receiver: Arc<Receiver>,
-    pub limits: ReceiverLimits,
+    pub edge: EdgeLimits,
     pub worker_settings: woosellsy_engine::WorkerSettings,
 }
 
@@ -66,7 +59,7 @@ impl App {
             queue,
             converter,
             receiver,
-            limits,
+            edge: config.edge_limits(limits),
             worker_settings: config.worker.worker_settings(),
         })
     }
@@ -87,7 +80,8 @@ impl App {
             let rx = shutdown.clone();
             tokio::spawn(async move { worker.run(rx).await })
         });
-        let router = router(self.receiver.clone(), self.queue.clone(), self.limits);
+        let router = router(self.receiver.clone(), self.queue.clone(), self.edge.clone());
+        let listener = LimitedListener::new(listener, self.edge.max_connections);
         let mut rx = shutdown.clone();
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -102,58 +96,6 @@ impl App {
             let _ = w.await;
         }
         Ok(())
-    }
-}
-
-#[derive(Clone)]
-struct HttpState {
-    receiver: Arc<Receiver>,
-    queue: Arc<dyn PullQueue>,
-    limits: ReceiverLimits,
-}
-
-pub fn router(
-    receiver: Arc<Receiver>,
-    queue: Arc<dyn PullQueue>,
-    limits: ReceiverLimits,
-) -> Router {
-    Router::new()
-        .route("/webhooks/{connector_id}", any(webhook))
-        .route("/health", get(health))
-        .with_state(HttpState {
-            receiver,
-            queue,
-            limits,
-        })
-}
-
-async fn webhook(State(state): State<HttpState>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    // Read one byte past the limit so the receiver sees the body is too large and answers 413.
-    let bytes: Bytes = match to_bytes(body, state.limits.max_body_bytes + 1).await {
-        Ok(b) => b,
-        Err(_) => {
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                axum::Json(json!({"error": "payload_too_large", "message": format!("body over {} bytes", state.limits.max_body_bytes)})),
-            )
-                .into_response();
-        }
-    };
-    let req = http::Request::from_parts(parts, bytes);
-    let res = state.receiver.handle(req).await;
-    let (parts, body) = res.into_parts();
-    Response::from_parts(parts, Body::from(body))
-}
-
-async fn health(State(state): State<HttpState>) -> Response {
-    match state.queue.depth().await {
-        Ok(depth) => axum::Json(json!({"status": "ok", "queue_depth": depth})).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({"status": "unavailable", "message": e.to_string()})),
-        )
-            .into_response(),
     }
 }
 

@@ -39,10 +39,38 @@ pub struct Config {
     /// Where the embedded store (SQLite) lives.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Shows the details of `/health` (and, later, the status page) to whoever presents it. Without it
+    /// `/health` only says "ok".
+    #[serde(default)]
+    pub status_token: Option<SecretString>,
+    #[serde(default)]
+    pub server: ServerConfig,
     #[serde(default)]
     pub worker: WorkerConfig,
     #[serde(default, rename = "connector")]
     pub connectors: Vec<ConnectorConfig>,
+}
+
+/// The local HTTP server's limits (`[server]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// A webhook body not received within this is answered 408.
+    pub body_timeout_secs: u64,
+    /// A webhook not answered within this is answered 503.
+    pub request_timeout_secs: u64,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            body_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_connections: 512,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +194,23 @@ fn default_sellsy_token() -> String {
 }
 
 impl Config {
+    /// The HTTP edge's limits around the receiver's.
+    pub fn edge_limits(
+        &self,
+        receiver: woosellsy_engine::ReceiverLimits,
+    ) -> crate::http::EdgeLimits {
+        crate::http::EdgeLimits {
+            receiver,
+            body_timeout: Duration::from_secs(self.server.body_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(self.server.request_timeout_secs.max(1)),
+            max_connections: self.server.max_connections.max(1),
+            status_token: self
+                .status_token
+                .clone()
+                .filter(|t| !t.expose_secret().trim().is_empty()),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
@@ -233,18 +278,24 @@ fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let before = &text[..span.start.min(text.len())];
     let line_no = before.matches('\n').count() + 1;
     let line = text.lines().nth(line_no - 1).unwrap_or("");
-    let key = line
-        .split_once('=')
-        .map(|(k, _)| k.trim())
-        .filter(|k| !k.is_empty() && !k.starts_with('['))
-        .map(|k| format!("key `{k}`, "))
-        .unwrap_or_default();
+    let line = line.trim();
+    let key = if line.starts_with('[') {
+        Some(line.trim_matches(|c| c == '[' || c == ']').trim())
+    } else {
+        line.split_once('=').map(|(k, _)| k.trim())
+    }
+    .filter(|k| !k.is_empty())
+    .map(|k| format!("key `{k}`, "))
+    .unwrap_or_default();
     format!("{key}line {line_no}: {}", redact_quoted(e.message()))
 }
 
 /// Serde's messages quote the value they refused (`invalid type: string "…"`): keep the sentence,
-/// drop the value.
+/// drop the value. Other messages quote field names and expected tokens, which are kept.
 fn redact_quoted(message: &str) -> String {
+    if !(message.contains("invalid type") || message.contains("invalid value")) {
+        return message.to_owned();
+    }
     let mut out = String::with_capacity(message.len());
     let mut quote: Option<char> = None;
     for c in message.chars() {

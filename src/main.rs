@@ -8,6 +8,7 @@ mod app;
 mod aws;
 mod config;
 mod demo;
+mod http;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,6 +1,8 @@
 //! The receiver at the edge: what WooCommerce (or an attacker) gets back, and that nothing it refused
 //! was queued.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use woocommerce::{php_json, webhook};
 
@@ -178,4 +180,106 @@ async fn only_post_is_accepted() {
     assert_eq!(res.status(), 405);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_utf8_is_refused_with_400() {
+    let app = receiver_only().await;
+    let mut body = order_body(77);
+    // An invalid UTF-8 byte inside a string of the JSON, signed with the right secret.
+    let at = body
+        .windows(8)
+        .position(|w| w == b"camille@")
+        .expect("email");
+    body[at] = 0xff;
+    let signature = webhook::signature(&body, WEBHOOK_SECRET);
+    let (status, answer) = post(&app, CONNECTOR, body, Some(signature), "order.updated").await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"], "invalid_body");
+    assert_eq!(app.queue_depth().await, 0);
+}
+
+#[tokio::test]
+async fn health_says_only_ok_unless_asked_with_the_status_token() {
+    let app = receiver_only().await;
+    let url = format!("http://127.0.0.1:{}/health", app.port);
+    let anonymous: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    assert_eq!(anonymous, json!({"status": "ok"}));
+    let wrong: Value = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(wrong, json!({"status": "ok"}));
+    // The operator's token shows the details, as a header or as `?token=`.
+    assert_eq!(app.queue_depth().await, 0);
+    let by_query: Value = reqwest::get(format!("{url}?token={}", crate::helpers::STATUS_TOKEN))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(by_query["queue_depth"], 0, "{by_query}");
+}
+
+/// Sends `head` then `body` on a raw connection, optionally closes the sending half, and reads what
+/// the server answers (empty when it answers nothing within `wait`).
+async fn raw_exchange(port: u16, head: String, body: &[u8], close: bool, wait: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    if close {
+        stream.shutdown().await.unwrap();
+    }
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(wait, stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn head_for(port: u16, declared: usize) -> String {
+    format!(
+        "POST /webhooks/{CONNECTOR} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\ncontent-type: application/json\r\ncontent-length: {declared}\r\nx-wc-webhook-topic: order.updated\r\nx-wc-webhook-signature: c2lnbmF0dXJl\r\n\r\n"
+    )
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_mid_body_is_not_told_its_body_was_too_large() {
+    let app = receiver_only().await;
+    let answer = raw_exchange(
+        app.port,
+        head_for(app.port, 1000),
+        b"{\"id\": 12",
+        true,
+        Duration::from_secs(5),
+    )
+    .await;
+    assert!(!answer.contains("413"), "{answer}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 400"),
+        "{answer}"
+    );
+    assert_eq!(app.queue_depth().await, 0);
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_answered_408_after_the_body_timeout() {
+    let app = receiver_only().await;
+    // The test configuration sets body_timeout_secs = 2; the connection stays open, silent.
+    let answer = raw_exchange(
+        app.port,
+        head_for(app.port, 1000),
+        b"{\"id\": 12",
+        false,
+        Duration::from_secs(8),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert_eq!(app.queue_depth().await, 0);
 }

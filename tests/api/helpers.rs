@@ -12,6 +12,9 @@ use sim_woocommerce::{WooSim, WooSimConfig};
 pub const CONNECTOR: &str = "shop-1";
 pub const WEBHOOK_SECRET: &str = "s3cr&amp;t-webhook";
 
+/// The `status_token` of the test configuration: `/health` shows the queue depth only to it.
+pub const STATUS_TOKEN: &str = "test-status-token";
+
 pub struct Options {
     pub crash_at: Option<&'static str>,
     pub receiver_only: bool,
@@ -85,6 +88,9 @@ impl TestApp {
             r#"
 listen = "127.0.0.1:{port}"
 data_dir = "{data}"
+status_token = "{STATUS_TOKEN}"
+[server]
+body_timeout_secs = 2
 [worker]
 concurrency = 4
 max_attempts = 30
@@ -244,6 +250,7 @@ requests_per_second = 50
         // A fresh connection: a pooled one may have been closed by an early 413.
         let v: Value = reqwest::Client::new()
             .get(format!("http://127.0.0.1:{}/health", self.port))
+            .bearer_auth(STATUS_TOKEN)
             .send()
             .await
             .expect("health")

@@ -176,6 +176,16 @@ impl Receiver {
             );
         }
 
+        // Checked before anything reads the body as JSON: a body that is not text was answered 200
+        // "ignored" (not an order) instead of the 400 it deserves.
+        let Ok(text) = String::from_utf8(body.to_vec()) else {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "body is not UTF-8 JSON",
+            );
+        };
+
         let topic = wh.topic.clone().unwrap_or_default();
         let delivery_id = wh.delivery_id.clone();
         if !HANDLED_TOPICS.contains(&topic.as_str()) {
@@ -191,14 +201,6 @@ impl Receiver {
             warn!(connector = %connector, topic = %topic, delivery_id = delivery_id.as_deref().unwrap_or(""), body = %excerpt(&body), "signed payload is not an order, ignored");
             return ok(json!({"status": "ignored", "reason": "payload is not an order"}));
         };
-        let Ok(text) = String::from_utf8(body.to_vec()) else {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                "body is not UTF-8 JSON",
-            );
-        };
-
         let event = QueuedEvent {
             connector: connector.clone(),
             topic: topic.clone(),
