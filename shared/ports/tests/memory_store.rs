@@ -10,3 +10,11 @@ use woosellsy_ports::conformance::run_store_suite;
 async fn the_memory_store_passes_the_store_conformance_suite() {
     run_store_suite(Arc::new(MemoryStore::new())).await;
 }
+
+#[tokio::test]
+async fn the_memory_store_forgets_cached_ids_after_their_ttl() {
+    woosellsy_ports::conformance::cached_ids_expire(Arc::new(
+        MemoryStore::new().with_id_ttl(woosellsy_ports::conformance::SHORT_ID_TTL),
+    ))
+    .await;
+}
