@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult, Reply};
 use crate::pagination::Page;
 use crate::server::Ctx;
 use crate::store::{Address, PartyKind, STAFF_ID, Seq, Store, now_rfc3339};
-use crate::validate::{Checker, Obj, body_object};
+use crate::validate::{Checker, Obj, body_object, filter_range, in_range, to_obj};
 
 const PARTY_TYPES: &[&str] = &["prospect", "client", "supplier"];
 const CIVILITIES: &[&str] = &["mr", "mrs", "ms"];
@@ -44,13 +44,6 @@ const COMPANY_FIELDS: &[&str] = &[
 
 fn str_or_null(v: Option<String>) -> Value {
     v.map_or(Value::Null, Value::String)
-}
-
-fn to_obj(v: Value) -> Obj {
-    match v {
-        Value::Object(o) => o,
-        _ => Obj::new(),
-    }
 }
 
 /// Checks the fields individuals, companies and contacts share; returns (owner id, social, campaigns).
@@ -225,31 +218,6 @@ fn lower(o: &Obj, k: &str) -> String {
         .to_lowercase()
 }
 
-fn in_range(value: Option<&str>, range: &Option<(Option<String>, Option<String>)>) -> bool {
-    let Some((start, end)) = range else {
-        return true;
-    };
-    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
-    let Some(v) = value.and_then(parse) else {
-        return false;
-    };
-    start.as_deref().and_then(parse).is_none_or(|s| v >= s)
-        && end.as_deref().and_then(parse).is_none_or(|e| v <= e)
-}
-
-fn date_range(
-    c: &mut Checker,
-    filters: &Obj,
-    key: &str,
-) -> Option<(Option<String>, Option<String>)> {
-    let prefix = format!("filters.{key}");
-    let r = c.object(filters, "filters", key, false)?;
-    Some((
-        c.datetime(r, &prefix, "start"),
-        c.datetime(r, &prefix, "end"),
-    ))
-}
-
 pub(crate) fn search(st: &Store, ctx: &Ctx<'_>, kind: PartyKind) -> ApiResult {
     let page = Page::from_query(ctx.query, &["name", "id", "created_at", "updated_at"])?;
     let body = body_object(ctx.body)?;
@@ -276,8 +244,8 @@ pub(crate) fn search(st: &Store, ctx: &Ctx<'_>, kind: PartyKind) -> ApiResult {
         allowed.extend(["contacts", "siret", "number_of_employees"]);
     }
     c.only_keys(&filters, "filters", &allowed);
-    let created = date_range(&mut c, &filters, "created");
-    let updated = date_range(&mut c, &filters, "updated_at");
+    let created = filter_range(&mut c, &filters, "created", true);
+    let updated = filter_range(&mut c, &filters, "updated_at", true);
     let name = c
         .string(&filters, "filters", "name", false, 0, 250)
         .map(|s| s.to_lowercase());

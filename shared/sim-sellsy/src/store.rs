@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::CallRecord;
 use crate::compute::{RoundingMode, round2};
-use crate::validate::Obj;
+use crate::validate::{Obj, to_obj};
 
 /// Staff member owning everything created through the API (the personal OAuth client's owner).
 pub(crate) const STAFF_ID: u64 = 1;
@@ -556,10 +556,7 @@ pub(crate) fn item_json(
         "is_declined": false,
         "is_einvoicing_compliant": compliant,
     });
-    let mut o = match v {
-        Value::Object(o) => o,
-        _ => Obj::new(),
-    };
+    let mut o = to_obj(v);
     omit_nulls(&mut o, &["purchase_amount", "category_id"]);
     o
 }

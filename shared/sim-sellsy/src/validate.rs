@@ -414,6 +414,53 @@ impl Checker {
     }
 }
 
+/// The object inside `v`; anything else gives an empty object. For `json!` literals known to be objects.
+pub(crate) fn to_obj(v: Value) -> Obj {
+    match v {
+        Value::Object(o) => o,
+        _ => Obj::new(),
+    }
+}
+
+/// The value of `key`, `null` when absent: optional request fields are echoed as `null`.
+pub(crate) fn opt_value(obj: &Obj, key: &str) -> Value {
+    obj.get(key).cloned().unwrap_or(Value::Null)
+}
+
+/// A search filter `filters.{key}: {"start"?, "end"?}` of dates, or of date-times when `datetime`;
+/// `None` when absent.
+pub(crate) fn filter_range(
+    c: &mut Checker,
+    filters: &Obj,
+    key: &str,
+    datetime: bool,
+) -> Option<(Option<String>, Option<String>)> {
+    let p = format!("filters.{key}");
+    let o = c.object(filters, "filters", key, false)?;
+    if datetime {
+        Some((c.datetime(o, &p, "start"), c.datetime(o, &p, "end")))
+    } else {
+        Some((c.date(o, &p, "start"), c.date(o, &p, "end")))
+    }
+}
+
+/// Whether an RFC 3339 `value` falls within a date-time [`filter_range`] (bounds included); no range matches
+/// everything, a missing or unparsable value matches no range.
+pub(crate) fn in_range(
+    value: Option<&str>,
+    range: &Option<(Option<String>, Option<String>)>,
+) -> bool {
+    let Some((start, end)) = range else {
+        return true;
+    };
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    let Some(v) = value.and_then(parse) else {
+        return false;
+    };
+    start.as_deref().and_then(parse).is_none_or(|s| v >= s)
+        && end.as_deref().and_then(parse).is_none_or(|e| v <= e)
+}
+
 /// Body of a JSON request: must be an object.
 pub(crate) fn body_object(body: &[u8]) -> Result<Obj, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
