@@ -14,4 +14,4 @@ pub use plan::{
     Address, CustomerKind, CustomerPlan, DocumentPlan, Exemption, LineDiscount, LineSource,
     PlanLine, PlanTax, PlanTotals, TaxSpec,
 };
-pub use settings::{ConnectorSecrets, ConnectorSettings, TaxRounding, WooAuth};
+pub use settings::{ConnectorSecrets, ConnectorSettings, TaxRounding, WebhookSecrets, WooAuth};

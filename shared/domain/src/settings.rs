@@ -2,6 +2,7 @@
 //! or environment variables on one machine, Secrets Manager on AWS). Secrets are `SecretString`s so that
 //! a `{:?}` in a log line prints `[REDACTED]`, never a key.
 
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +132,88 @@ impl ConnectorSecrets {
     }
 }
 
+/// The secrets a webhook signature may be made with, and nothing else: what the internet-facing
+/// receiver is allowed to read (the WooCommerce and Sellsy keys stay in [`ConnectorSecrets`], which only
+/// the converter reads).
+///
+/// While a webhook secret is being changed, WooCommerce may still sign with the old one for a while (the
+/// merchant has not saved the new one yet, deliveries already queued in WordPress): the old one stays
+/// accepted as `previous` until `previous_until`, so a busy shop does not get a run of 401s. A `previous`
+/// without an end date is never accepted.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSecrets {
+    /// The secret as typed in WooCommerce (HTML-entity decoding happens at verification).
+    pub current: SecretString,
+    #[serde(default)]
+    pub previous: Option<SecretString>,
+    #[serde(default)]
+    pub previous_until: Option<DateTime<Utc>>,
+}
+
+impl WebhookSecrets {
+    /// One secret, no rotation under way.
+    pub fn current_only(current: SecretString) -> Self {
+        Self {
+            current,
+            previous: None,
+            previous_until: None,
+        }
+    }
+
+    /// The secrets a signature is checked against at `now`, current first: the previous one only
+    /// while `now < previous_until`.
+    pub fn accepted(&self, now: DateTime<Utc>) -> impl Iterator<Item = &SecretString> {
+        let previous = self
+            .previous
+            .as_ref()
+            .filter(|_| self.previous_until.is_some_and(|until| now < until));
+        std::iter::once(&self.current).chain(previous)
+    }
+
+    /// The webhook secrets after `new` is registered at `now` over `existing`: the same secret keeps
+    /// everything as it is (an expired previous one is dropped); a different one becomes current and
+    /// the old current stays accepted for `overlap` (not at all when `overlap` is zero).
+    pub fn registered(
+        existing: Option<&WebhookSecrets>,
+        new: SecretString,
+        now: DateTime<Utc>,
+        overlap: chrono::Duration,
+    ) -> WebhookSecrets {
+        use secrecy::ExposeSecret;
+        let Some(existing) = existing else {
+            return WebhookSecrets::current_only(new);
+        };
+        if existing.current.expose_secret() == new.expose_secret() {
+            let mut same = existing.clone();
+            if same.previous_until.is_none_or(|until| now >= until) {
+                same.previous = None;
+                same.previous_until = None;
+            }
+            return same;
+        }
+        if overlap <= chrono::Duration::zero() {
+            return WebhookSecrets::current_only(new);
+        }
+        WebhookSecrets {
+            current: new,
+            previous: Some(existing.current.clone()),
+            previous_until: Some(
+                now.checked_add_signed(overlap)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            ),
+        }
+    }
+
+    /// Whether `other` holds the same secrets and end date (a comparison, never a print).
+    pub fn same_as(&self, other: &WebhookSecrets) -> bool {
+        use secrecy::ExposeSecret;
+        self.current.expose_secret() == other.current.expose_secret()
+            && self.previous.as_ref().map(|s| s.expose_secret())
+                == other.previous.as_ref().map(|s| s.expose_secret())
+            && self.previous_until == other.previous_until
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +245,62 @@ mod tests {
         let mut json = minimal();
         json["sellsy_tax_rounding"] = "per_row".into();
         assert!(serde_json::from_value::<ConnectorSettings>(json).is_err());
+    }
+
+    fn accepted_at(w: &WebhookSecrets, now: DateTime<Utc>) -> Vec<String> {
+        use secrecy::ExposeSecret;
+        w.accepted(now)
+            .map(|s| s.expose_secret().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_previous_webhook_secret_is_accepted_until_its_end_date_only() {
+        let now: DateTime<Utc> = "2026-11-20T10:00:00Z".parse().unwrap();
+        let w: WebhookSecrets = serde_json::from_value(serde_json::json!({
+            "current": "new", "previous": "old", "previous_until": "2026-11-21T10:00:00Z",
+        }))
+        .unwrap();
+        assert_eq!(accepted_at(&w, now), ["new", "old"]);
+        let end: DateTime<Utc> = "2026-11-21T10:00:00Z".parse().unwrap();
+        assert_eq!(
+            accepted_at(&w, end),
+            ["new"],
+            "refused from its end date on"
+        );
+        // A previous secret without an end date is never accepted.
+        let open: WebhookSecrets =
+            serde_json::from_value(serde_json::json!({"current": "new", "previous": "old"}))
+                .unwrap();
+        assert_eq!(accepted_at(&open, now), ["new"]);
+        let only: WebhookSecrets =
+            serde_json::from_value(serde_json::json!({"current": "c"})).unwrap();
+        assert_eq!(accepted_at(&only, now), ["c"]);
+    }
+
+    #[test]
+    fn registering_a_changed_webhook_secret_keeps_the_old_one_for_the_overlap() {
+        let now: DateTime<Utc> = "2026-11-20T10:00:00Z".parse().unwrap();
+        let day = chrono::Duration::hours(24);
+        let first = WebhookSecrets::registered(None, "one".to_owned().into(), now, day);
+        assert_eq!(accepted_at(&first, now), ["one"]);
+        let same = WebhookSecrets::registered(Some(&first), "one".to_owned().into(), now, day);
+        assert!(same.same_as(&first), "the same secret changes nothing");
+        let rotated = WebhookSecrets::registered(Some(&first), "two".to_owned().into(), now, day);
+        assert_eq!(rotated.previous_until, Some(now + day));
+        assert_eq!(accepted_at(&rotated, now), ["two", "one"]);
+        assert_eq!(accepted_at(&rotated, now + day), ["two"]);
+        // Registering the same secret again later drops the expired previous one.
+        let later =
+            WebhookSecrets::registered(Some(&rotated), "two".to_owned().into(), now + day, day);
+        assert!(later.previous.is_none() && later.previous_until.is_none());
+        // No overlap: the old secret is refused at once.
+        let abrupt = WebhookSecrets::registered(
+            Some(&first),
+            "two".to_owned().into(),
+            now,
+            chrono::Duration::zero(),
+        );
+        assert_eq!(accepted_at(&abrupt, now), ["two"]);
     }
 }

@@ -147,10 +147,11 @@ impl Receiver {
             );
         }
 
-        let secrets = match self.secrets.connector_secrets(connector).await {
+        // Only the webhook secrets: the receiver never reads the connector's WooCommerce or Sellsy keys.
+        let secrets = match self.secrets.webhook_secrets(connector).await {
             Ok(Some(s)) => s,
             Ok(None) => {
-                warn!(connector = %connector, "connector has no secrets configured");
+                warn!(connector = %connector, "connector has no webhook secret configured (on AWS: run `woosellsy aws register` for it with this version)");
                 return reply(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "connector_not_configured",
@@ -167,13 +168,34 @@ impl Receiver {
             }
         };
         let signature = wh.signature.as_deref().unwrap_or_default();
-        if let Err(e) = webhook::verify(&body, signature, secrets.webhook_secret.expose_secret()) {
-            warn!(connector = %connector, delivery_id = wh.delivery_id.as_deref().unwrap_or(""), reason = %e, "webhook signature rejected");
-            return reply(
-                StatusCode::UNAUTHORIZED,
-                "invalid_signature",
-                "the signature does not match this connector's webhook secret",
-            );
+        // The current secret first, then the previous one while a rotation's overlap lasts.
+        let mut matched = None;
+        let mut refusal = None;
+        for (index, secret) in secrets.accepted(Utc::now()).enumerate() {
+            match webhook::verify(&body, signature, secret.expose_secret()) {
+                Ok(()) => {
+                    matched = Some(index);
+                    break;
+                }
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                }
+            }
+        }
+        match matched {
+            Some(0) => {}
+            Some(_) => {
+                info!(connector = %connector, delivery_id = wh.delivery_id.as_deref().unwrap_or(""), previous_until = ?secrets.previous_until, "webhook signed with the previous webhook secret: save the new secret in WooCommerce before the overlap ends");
+            }
+            None => {
+                let reason = refusal.map(|e| e.to_string()).unwrap_or_default();
+                warn!(connector = %connector, delivery_id = wh.delivery_id.as_deref().unwrap_or(""), reason = %reason, "webhook signature rejected");
+                return reply(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_signature",
+                    "the signature does not match this connector's webhook secret",
+                );
+            }
         }
 
         // Checked before anything reads the body as JSON: a body that is not text was answered 200
@@ -262,4 +284,115 @@ fn json_response(status: StatusCode, body: serde_json::Value) -> Response<Bytes>
         HeaderValue::from_static("application/json"),
     );
     r
+}
+
+#[cfg(test)]
+mod webhook_secret_tests {
+    //! Which secrets a signature is checked against, and what the receiver reads to know them.
+
+    use super::*;
+    use crate::MemorySecrets;
+    use async_trait::async_trait;
+    use woosellsy_domain::{ConnectorSecrets, ConnectorSettings, WebhookSecrets};
+    use woosellsy_ports::{MemoryStore, PortResult};
+
+    struct Accepting;
+    #[async_trait]
+    impl Queue for Accepting {
+        async fn enqueue(&self, _: &QueuedEvent) -> PortResult<()> {
+            Ok(())
+        }
+    }
+
+    /// A store whose connector bundle must never be read: only the webhook secrets are there.
+    struct WebhookSecretsOnly(WebhookSecrets);
+    #[async_trait]
+    impl SecretStore for WebhookSecretsOnly {
+        async fn connector_secrets(&self, _: &ConnectorId) -> PortResult<Option<ConnectorSecrets>> {
+            panic!("the receiver read a connector's full secret bundle");
+        }
+        async fn webhook_secrets(&self, _: &ConnectorId) -> PortResult<Option<WebhookSecrets>> {
+            Ok(Some(self.0.clone()))
+        }
+    }
+
+    const ORDER: &str = r#"{"id": 42, "status": "processing"}"#;
+
+    async fn receiver(secrets: Arc<dyn SecretStore>) -> (Receiver, ConnectorId) {
+        let store = Arc::new(MemoryStore::new());
+        let settings: ConnectorSettings = serde_json::from_value(json!({
+            "id": "shop", "woocommerce_url": "https://shop.example", "sellsy_api_url": "https://a.example",
+            "sellsy_token_url": "https://t.example",
+        }))
+        .unwrap();
+        store.put_connector(&settings).await.unwrap();
+        let receiver = Receiver::new(
+            store,
+            secrets,
+            Arc::new(Accepting),
+            ReceiverLimits::default(),
+        );
+        (receiver, settings.id)
+    }
+
+    async fn deliver(receiver: &Receiver, connector: &ConnectorId, signed_with: &str) -> u16 {
+        let mut headers = http::HeaderMap::new();
+        let signature = webhook::signature(ORDER.as_bytes(), signed_with);
+        headers.insert(
+            "x-wc-webhook-signature",
+            HeaderValue::from_str(&signature).unwrap(),
+        );
+        headers.insert(
+            "x-wc-webhook-topic",
+            HeaderValue::from_static("order.updated"),
+        );
+        receiver
+            .handle_webhook(connector, &headers, Bytes::from_static(ORDER.as_bytes()))
+            .await
+            .status()
+            .as_u16()
+    }
+
+    fn rotation(previous_until: chrono::DateTime<Utc>) -> WebhookSecrets {
+        WebhookSecrets {
+            current: "new-secret".to_owned().into(),
+            previous: Some("old-secret".to_owned().into()),
+            previous_until: Some(previous_until),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_previous_secret_is_accepted_until_its_end_date_then_refused() {
+        let during = rotation(Utc::now() + chrono::Duration::hours(1));
+        let (r, id) = receiver(Arc::new(WebhookSecretsOnly(during))).await;
+        assert_eq!(deliver(&r, &id, "new-secret").await, 200);
+        assert_eq!(deliver(&r, &id, "old-secret").await, 200);
+        assert_eq!(deliver(&r, &id, "another-secret").await, 401);
+
+        let after = rotation(Utc::now() - chrono::Duration::seconds(1));
+        let (r, id) = receiver(Arc::new(WebhookSecretsOnly(after))).await;
+        assert_eq!(deliver(&r, &id, "new-secret").await, 200);
+        assert_eq!(deliver(&r, &id, "old-secret").await, 401);
+    }
+
+    #[tokio::test]
+    async fn in_memory_the_bundles_webhook_secret_is_the_current_one() {
+        let memory = Arc::new(MemorySecrets::new());
+        let bundle: ConnectorSecrets = serde_json::from_value(json!({
+            "woocommerce_consumer_key": "k", "woocommerce_consumer_secret": "s",
+            "webhook_secret": "bundle-secret", "sellsy_client_id": "c", "sellsy_client_secret": "x",
+        }))
+        .unwrap();
+        memory.insert(ConnectorId::parse("shop").unwrap(), bundle);
+        let (r, id) = receiver(memory.clone()).await;
+        assert_eq!(deliver(&r, &id, "bundle-secret").await, 200);
+        assert_eq!(deliver(&r, &id, "old-secret").await, 401);
+        // Secrets given apart take precedence (a rotation on one machine).
+        memory.insert_webhook_secrets(
+            id.clone(),
+            rotation(Utc::now() + chrono::Duration::hours(1)),
+        );
+        assert_eq!(deliver(&r, &id, "old-secret").await, 200);
+        assert_eq!(deliver(&r, &id, "bundle-secret").await, 401);
+    }
 }

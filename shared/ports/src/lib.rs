@@ -347,9 +347,26 @@ pub trait PullQueue: Queue {
     async fn depth(&self) -> PortResult<usize>;
 }
 
+/// Connector keys. The converter reads a connector's whole bundle ([`SecretStore::connector_secrets`]);
+/// the internet-facing receiver reads only the secrets a webhook may be signed with
+/// ([`SecretStore::webhook_secrets`]), which a deployment keeps apart so that the receiver's
+/// credentials cannot read the WooCommerce and Sellsy keys.
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     async fn connector_secrets(&self, id: &ConnectorId) -> PortResult<Option<ConnectorSecrets>>;
+
+    /// The webhook secrets accepted for `id` (current, and the previous one during a rotation).
+    /// The default derives them from the bundle (current only), for stores that keep nothing apart
+    /// (one machine); a store that keeps them apart overrides it and never reads the bundle here.
+    async fn webhook_secrets(
+        &self,
+        id: &ConnectorId,
+    ) -> PortResult<Option<woosellsy_domain::WebhookSecrets>> {
+        Ok(self
+            .connector_secrets(id)
+            .await?
+            .map(|s| woosellsy_domain::WebhookSecrets::current_only(s.webhook_secret)))
+    }
 }
 
 /// An accounting system that documents are created in.
