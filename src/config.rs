@@ -105,10 +105,7 @@ impl Default for WorkerConfig {
 
 impl WorkerConfig {
     pub fn converter_settings(&self) -> ConverterSettings {
-        ConverterSettings {
-            lease: Duration::from_secs(self.claim_lease_secs.max(1)),
-            ..ConverterSettings::default()
-        }
+        ConverterSettings::with_lease(Duration::from_secs(self.claim_lease_secs.max(1)))
     }
 
     pub fn worker_settings(&self) -> WorkerSettings {

@@ -24,7 +24,13 @@ async fn main() -> Result<(), Error> {
     tracing::info!(table = %env.table_name, "converter ready");
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let function = Arc::clone(&function);
-        async move { Ok::<SqsBatchResponse, Error>(function.handle(&event.payload).await) }
+        // Every record is settled before the invocation's deadline, which Lambda gives with the event.
+        let deadline = event.context.deadline();
+        async move {
+            Ok::<SqsBatchResponse, Error>(
+                function.handle_until(&event.payload, Some(deadline)).await,
+            )
+        }
     }))
     .await
 }

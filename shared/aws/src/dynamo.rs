@@ -480,22 +480,20 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .set_item(Some(to_item(&what, &item)?))
             .condition_expression(
-                "attribute_not_exists(#pk) OR (attribute_not_exists(#doc) AND (#lease <= :now OR #owner = :owner))",
+                "attribute_not_exists(#pk) OR (attribute_not_exists(#doc) AND #lease <= :now)",
             )
             .expression_attribute_names("#pk", "pk")
             .expression_attribute_names("#doc", "document")
             .expression_attribute_names("#lease", "lease_until")
-            .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .expression_attribute_values(":owner", s(owner))
             .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(out) => {
-                // Any unfinished claim we replaced (an expired one, or our own: an earlier attempt of
-                // this owner) may have created the document before stopping: the caller must look.
+                // Any unfinished claim we replaced (an expired one: a live one is Busy even to its
+                // holder) may have created the document before stopping: the caller must look.
                 let recovered = out.attributes.is_some_and(|old| !old.is_empty());
                 Ok(ClaimOutcome::Acquired { recovered })
             }

@@ -11,11 +11,13 @@
 //!   holding up other orders.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use tracing::{Instrument, error, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 use woosellsy_domain::backoff;
 use woosellsy_domain::{ConnectorSecrets, ConnectorSettings};
 use woosellsy_engine::{
@@ -28,6 +30,12 @@ use crate::env::{EnvError, FunctionEnv, names};
 use crate::http_api::{from_receiver_response, to_receiver_request};
 use crate::sqs_batch::{RecordOutcome, process_fifo_batch};
 use crate::{DynamoStore, SecretsManagerSecrets, SqsQueue};
+
+/// Time kept at the end of an invocation for settling the batch (visibility changes, the response).
+pub const INVOCATION_RESERVE: Duration = Duration::from_secs(3);
+/// A record is started only with this much of the invocation left (a create's budget is cut to what
+/// remains, and a create cut short blocks its order for a whole claim lease).
+pub const MIN_RECORD_TIME: Duration = Duration::from_secs(10);
 
 /// Longest retry delay (SQS allows 12 h of visibility; a quarter of an hour keeps orders flowing).
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(900);
@@ -203,19 +211,41 @@ impl ConverterFunction {
         &self.converter
     }
 
-    /// Handles one batch; never fails as a whole (every record gets its own verdict).
+    /// Handles one batch with no deadline (tests, tools); see [`Self::handle_until`].
     pub async fn handle(&self, event: &SqsEvent) -> SqsBatchResponse {
+        self.handle_until(event, None).await
+    }
+
+    /// Handles one batch within the invocation's `deadline`; never fails as a whole (every record gets
+    /// its own verdict). A record is started only with [`MIN_RECORD_TIME`] left; the others are reported
+    /// failed, visible again at once, for the next invocation.
+    pub async fn handle_until(
+        &self,
+        event: &SqsEvent,
+        deadline: Option<SystemTime>,
+    ) -> SqsBatchResponse {
+        let ends = deadline.map(|d| {
+            let left = d.duration_since(SystemTime::now()).unwrap_or_default();
+            Instant::now() + left.saturating_sub(INVOCATION_RESERVE)
+        });
         process_fifo_batch(
             event,
-            |record| self.handle_record(record),
+            |record| self.handle_record(record, ends),
             |record, after| self.hold_back(record, after),
         )
         .await
     }
 
-    async fn handle_record(&self, record: &SqsMessage) -> RecordOutcome {
+    async fn handle_record(&self, record: &SqsMessage, ends: Option<Instant>) -> RecordOutcome {
         let message_id = record.message_id.as_deref().unwrap_or("");
         let receives = receive_count(record);
+        if ends.is_some_and(|e| e.saturating_duration_since(Instant::now()) < MIN_RECORD_TIME) {
+            info!(
+                message_id,
+                "not started: the invocation ends soon; back at once for the next one"
+            );
+            return self.retry_later(record, Duration::ZERO).await;
+        }
         let decoded = record
             .body
             .as_deref()
@@ -239,7 +269,7 @@ impl ConverterFunction {
         );
         let outcome = self
             .converter
-            .process_guarded(&event)
+            .process_guarded(&event, ends)
             .instrument(span.clone())
             .await;
         match settle(&outcome, receives, &self.retry) {

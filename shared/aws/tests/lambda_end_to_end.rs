@@ -242,6 +242,15 @@ impl Stack {
 
     /// At most `rounds` receives (a Lambda invoked that many times).
     async fn drain_rounds(&self, rounds: usize) -> Vec<SqsBatchResponse> {
+        self.drain_rounds_until(rounds, None).await
+    }
+
+    /// [`Self::drain_rounds`] with each invocation ending at `deadline`.
+    async fn drain_rounds_until(
+        &self,
+        rounds: usize,
+        deadline: Option<std::time::SystemTime>,
+    ) -> Vec<SqsBatchResponse> {
         let template: Value =
             serde_json::from_str(include_str!("fixtures/sqs-fifo-batch.json")).expect("fixture");
         let mut responses = Vec::new();
@@ -282,7 +291,7 @@ impl Stack {
                 .collect();
             let event: SqsEvent =
                 serde_json::from_value(json!({ "Records": records })).expect("a valid SQS event");
-            let response = self.converter.handle(&event).await;
+            let response = self.converter.handle_until(&event, deadline).await;
             let failed: HashSet<&str> = response
                 .batch_item_failures
                 .iter()
@@ -576,5 +585,25 @@ async fn a_failed_record_holds_its_group_only_for_the_retry_delay() {
         "{:?}",
         record.state
     );
+    drop(stack.moto);
+}
+
+/// A batch handed over when the invocation has only a few seconds left is not started: every record
+/// comes back at once for the next invocation, and nothing is half-created at the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_received_near_the_invocation_end_is_handed_back_untouched() {
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
+    let id = stack.woo.create_order(french_order("elise@example.fr"));
+    assert_eq!(stack.deliver_order(id, false).await.0, 200);
+    let soon = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let responses = stack.drain_rounds_until(1, Some(soon)).await;
+    let failures: usize = responses.iter().map(|r| r.batch_item_failures.len()).sum();
+    assert_eq!(failures, 1, "{responses:?}");
+    assert!(stack.sellsy.invoices().is_empty(), "nothing started");
+    // The next invocation, with time to spare, converts it.
+    stack.drain().await;
+    assert_eq!(stack.sellsy.invoices().len(), 1);
     drop(stack.moto);
 }

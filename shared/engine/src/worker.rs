@@ -112,7 +112,7 @@ async fn handle(
     settings: WorkerSettings,
     msg: Received,
 ) {
-    let outcome = converter.process_guarded(&msg.event).await;
+    let outcome = converter.process_guarded(&msg.event, None).await;
     let result = match settle(&outcome, msg.attempts, &settings.retry) {
         Settle::Ack => queue.ack(&msg.receipt).await,
         Settle::RetryAfter(delay) => queue.retry_later(&msg.receipt, delay).await,

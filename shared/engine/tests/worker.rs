@@ -17,7 +17,14 @@ use woosellsy_store_sqlite::SqliteQueue;
 async fn a_panicking_conversion_is_dead_lettered_not_redelivered_forever() {
     let dir = tempfile::tempdir().unwrap();
     let queue = Arc::new(SqliteQueue::open(dir.path()).unwrap());
-    let h = Harness::new().await;
+    // A panic mid-create leaves the claim held until its lease ends (the create's outcome is unknown):
+    // a short lease lets each attempt reach the backend again.
+    let h = Harness::with_settings(woosellsy_engine::ConverterSettings {
+        lease: Duration::from_millis(1),
+        worker_id: WORKER.to_owned(),
+        ..woosellsy_engine::ConverterSettings::default()
+    })
+    .await;
     let order = order(42, "processing", true, at(10, 30, 0));
     h.put_order(order.clone());
     h.world().create_panics = true;
@@ -41,7 +48,7 @@ async fn a_panicking_conversion_is_dead_lettered_not_redelivered_forever() {
     );
     for _ in 0..20 {
         worker.run_once().await;
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
     let dead = queue.dead_letters().await.unwrap();

@@ -116,10 +116,11 @@ impl Store for MemoryStore {
         let outcome = match state.claims.get(key) {
             None => ClaimOutcome::Acquired { recovered: false },
             Some(Claim::Done(doc)) => return Ok(ClaimOutcome::Done(doc.clone())),
-            Some(Claim::InProgress { owner: held, until }) if held != owner && *until > now => {
+            // Live: Busy for everyone, its holder included.
+            Some(Claim::InProgress { until, .. }) if *until > now => {
                 return Ok(ClaimOutcome::Busy { until: *until });
             }
-            // Expired, or our own claim again: an earlier attempt may have created the document.
+            // Expired: the earlier holder may have created the document before it stopped.
             Some(Claim::InProgress { .. }) => ClaimOutcome::Acquired { recovered: true },
         };
         state.claims.insert(key.clone(), taken);

@@ -214,14 +214,15 @@ impl Store for SqliteStore {
                         })?;
                         ClaimOutcome::Done(from_json(&format!("document of claim {label}"), &text)?)
                     }
-                    Some(row) if row.owner != owner && row.lease_until > now_us => {
+                    // Live: Busy for everyone, its holder included (an uncertain create may still
+                    // commit; nobody creates again before the lease ends).
+                    Some(row) if row.lease_until > now_us => {
                         ClaimOutcome::Busy {
                             until: from_micros(row.lease_until),
                         }
                     }
                     Some(row) => {
-                        // Expired, or our own claim again: either way an earlier attempt may have
-                        // created the document before failing to record it.
+                        // Expired: the earlier holder may have created the document before it stopped.
                         tx.execute(
                             "UPDATE claims SET owner = ?4, lease_until = ?5
                              WHERE connector = ?1 AND order_id = ?2 AND kind = ?3",

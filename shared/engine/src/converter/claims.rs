@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use tokio::time::Instant;
 use tracing::{info, warn};
 use woosellsy_domain::{ClaimKey, ConnectorId, DocumentPlan};
 use woosellsy_ports::{AccountingBackend, DocumentRef, IdCache, LeaseOutcome, PortError};
@@ -16,10 +17,6 @@ use crate::faults;
 
 /// The connector-wide lease held while creating documents (and the customers and items they need).
 pub const CREATE_LEASE: &str = "create";
-/// How long an event waits for another worker's creations on the same connector before it is retried
-/// through the queue instead. Creating one document takes a second or two; a batch of ten events that
-/// all wait this long still fits the converter's 60 s Lambda timeout.
-const CREATE_LEASE_WAIT: Duration = Duration::from_secs(5);
 
 impl Converter {
     /// [`Self::create_once`] while no other task of this process (the lock) nor any other process or
@@ -30,11 +27,28 @@ impl Converter {
         key: &ClaimKey,
         plan: &DocumentPlan,
         cache: &dyn IdCache,
+        deadline: Option<Instant>,
     ) -> Result<DocumentRef, PortError> {
         let _one_at_a_time = clients.create_lock.lock().await;
-        self.take_create_lease(&key.connector).await?;
+        self.take_create_lease(&key.connector, deadline).await?;
+        // What is left for the create itself: the configured budget, or less before a deadline.
+        let budget = match deadline {
+            Some(d) => self
+                .deps
+                .settings
+                .create_budget
+                .min(d.saturating_duration_since(Instant::now())),
+            None => self.deps.settings.create_budget,
+        };
+        if budget < MIN_CREATE_TIME.min(self.deps.settings.create_budget) {
+            self.release_create_lease(&key.connector).await;
+            return Err(PortError::Transient {
+                message: "too little time left in this invocation to create a document".to_owned(),
+                retry_after: Some(Duration::ZERO),
+            });
+        }
         let created = self
-            .create_once(key, plan, clients.backend.as_ref(), cache)
+            .create_once(key, plan, clients.backend.as_ref(), cache, budget)
             .await;
         self.release_create_lease(&key.connector).await;
         created
@@ -42,10 +56,19 @@ impl Converter {
 
     /// Waits (a little) for the connector's create lease; a worker that crashed holding it delays others
     /// by one lease at most.
-    async fn take_create_lease(&self, connector: &ConnectorId) -> Result<(), PortError> {
+    async fn take_create_lease(
+        &self,
+        connector: &ConnectorId,
+        until: Option<Instant>,
+    ) -> Result<(), PortError> {
         let store = &self.deps.store;
         let owner = &self.deps.settings.worker_id;
-        let deadline = tokio::time::Instant::now() + CREATE_LEASE_WAIT;
+        let waited_enough = Instant::now() + self.deps.settings.lease_wait;
+        // Never wait past the invocation's end, nor so long that no create could follow.
+        let deadline = match until {
+            Some(d) => waited_enough.min(d.checked_sub(MIN_CREATE_TIME).unwrap_or(d)),
+            None => waited_enough,
+        };
         loop {
             let now = Utc::now();
             let until = match store
@@ -62,14 +85,18 @@ impl Converter {
                 LeaseOutcome::Held { until } => until,
             };
             let left = (until - now).to_std().unwrap_or_default();
-            if tokio::time::Instant::now() >= deadline {
+            if Instant::now() >= deadline {
+                // Back when the holder's lease ends (it may have died holding it): sooner would only
+                // spend the message's receives and send it to the dead-letter queue.
                 return Err(PortError::Transient {
                     message: "another worker is creating documents for this connector".to_owned(),
-                    retry_after: Some(left.clamp(Duration::from_secs(1), CREATE_LEASE_WAIT)),
+                    retry_after: Some(left + Duration::from_secs(1)),
                 });
             }
-            tokio::time::sleep(left.clamp(Duration::from_millis(20), Duration::from_millis(250)))
-                .await;
+            let pause = left
+                .clamp(Duration::from_millis(20), Duration::from_millis(250))
+                .min(deadline.saturating_duration_since(Instant::now()));
+            tokio::time::sleep(pause).await;
         }
     }
 
@@ -93,12 +120,17 @@ impl Converter {
         plan: &DocumentPlan,
         backend: &dyn AccountingBackend,
         cache: &dyn IdCache,
+        budget: Duration,
     ) -> Result<DocumentRef, PortError> {
+        let ends = Instant::now() + budget;
         let store = &self.deps.store;
         let owner = &self.deps.settings.worker_id;
-        let outcome = store
-            .claim(key, owner, Utc::now(), self.deps.settings.lease)
-            .await?;
+        let lease = self.deps.settings.lease;
+        let claimed_at = Utc::now();
+        let outcome = store.claim(key, owner, claimed_at, lease).await?;
+        // When our claim ends: an uncertain create is retried after it, by whoever takes it then.
+        let lease_end =
+            claimed_at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         match after_claim(outcome, Utc::now()) {
             ClaimStep::Adopt(doc) => return Ok(doc),
             ClaimStep::Wait { retry_after } => {
@@ -108,38 +140,106 @@ impl Converter {
                 });
             }
             ClaimStep::Create => {}
-            ClaimStep::SearchThenCreate => match backend.find_document(plan, cache).await {
-                Ok(Some(doc)) => {
-                    info!(document_id = %doc.id, "found the document a crashed attempt created");
-                    store.complete_claim(key, owner, &doc).await?;
-                    return Ok(doc);
+            ClaimStep::SearchThenCreate => {
+                match within(ends, backend.find_document(plan, cache)).await {
+                    Ok(Some(doc)) => {
+                        info!(document_id = %doc.id, "found the document a crashed attempt created");
+                        store.complete_claim(key, owner, &doc).await?;
+                        return Ok(doc);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        let _ = store.release_claim(key, owner).await;
+                        return Err(e);
+                    }
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    let _ = store.release_claim(key, owner).await;
-                    return Err(e);
-                }
-            },
+            }
         }
 
-        match backend.create_document(plan, cache).await {
+        match within(ends, backend.create_document(plan, cache)).await {
             Ok(doc) => {
                 faults::crash_point(faults::AFTER_DOCUMENT_CREATE);
-                // If this write fails the claim stays in progress; after its lease the next attempt
-                // finds the document instead of creating another.
-                store.complete_claim(key, owner, &doc).await?;
+                self.record_created(key, &doc, lease_end).await?;
                 info!(document_id = %doc.id, kind = %key.kind, "document created");
                 Ok(doc)
             }
+            Err(e) if e.is_transient() => {
+                // The create may have reached the backend and commit late (a timeout, a 5xx after the
+                // write). The claim stays ours until its lease ends and nobody, this worker included,
+                // takes it before: then the taker searches before creating.
+                Err(PortError::Transient {
+                    message: format!(
+                        "{e}; the outcome is unknown: retried once the claim's lease ends"
+                    ),
+                    retry_after: Some(until(lease_end)),
+                })
+            }
             Err(e) => {
-                // A failed create may still have reached the backend (a timeout after the write):
-                // keep the claim on transient errors so the next attempt searches before creating.
-                // Refused keys and permanent refusals created nothing.
-                if !e.is_transient() {
-                    let _ = store.release_claim(key, owner).await;
-                }
+                // Refused keys and permanent refusals created nothing: the claim is free at once.
+                let _ = store.release_claim(key, owner).await;
                 Err(e)
             }
         }
     }
+
+    /// Records the created document on its claim, retrying a store that fails briefly: the document in
+    /// hand is not dropped for a blip. If the store stays down, the claim ends with its lease and the
+    /// next attempt finds the document by searching.
+    async fn record_created(
+        &self,
+        key: &ClaimKey,
+        doc: &DocumentRef,
+        lease_end: chrono::DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let owner = &self.deps.settings.worker_id;
+        let mut last = None;
+        for pause in [
+            Duration::from_millis(100),
+            Duration::from_millis(400),
+            Duration::ZERO,
+        ] {
+            match self.deps.store.complete_claim(key, owner, doc).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.is_transient() && !pause.is_zero() => {
+                    warn!(error = %e, document_id = %doc.id, "could not record the created document yet; retrying");
+                    tokio::time::sleep(pause).await;
+                    last = Some(e);
+                }
+                Err(e) => {
+                    last = Some(e);
+                    break;
+                }
+            }
+        }
+        let e = last.unwrap_or_else(|| PortError::transient("claim not recorded"));
+        Err(PortError::Transient {
+            message: format!(
+                "document {} created but not recorded ({e}): found by search once the claim's lease ends",
+                doc.id
+            ),
+            retry_after: Some(until(lease_end)),
+        })
+    }
+}
+
+/// The least time worth starting a create in: a create cut short has an unknown outcome and blocks its
+/// order for a whole lease.
+const MIN_CREATE_TIME: Duration = Duration::from_secs(5);
+
+/// `call`, cut at `ends`: a call still running then is transient (and, for a create, uncertain).
+async fn within<T>(
+    ends: Instant,
+    call: impl std::future::Future<Output = Result<T, PortError>>,
+) -> Result<T, PortError> {
+    match tokio::time::timeout_at(ends, call).await {
+        Ok(result) => result,
+        Err(_) => Err(PortError::transient(
+            "the accounting system did not answer within the create budget",
+        )),
+    }
+}
+
+/// The wait until `end`, plus a second so that the retry finds the lease over.
+fn until(end: chrono::DateTime<Utc>) -> Duration {
+    (end - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1)
 }

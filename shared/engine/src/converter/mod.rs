@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use tokio::time::Instant;
 use tracing::{Instrument, info, info_span, warn};
 use woocommerce::Order;
 use woosellsy_domain::{ClaimKey, DocumentKind};
@@ -51,13 +52,52 @@ pub struct ConverterSettings {
     pub lease: Duration,
     /// Identifies this worker in claims (host + process + random).
     pub worker_id: String,
+    /// How long an event waits for another worker's creations on the same connector before it is
+    /// retried through the queue instead.
+    pub lease_wait: Duration,
+    /// The longest one create (or search) may take, the backend's own retries included: past it the
+    /// outcome is unknown and the claim is left to end with its lease.
+    pub create_budget: Duration,
 }
+
+/// Time a claim outlives the longest create it guards: recording the document, a slow store.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 impl Default for ConverterSettings {
     fn default() -> Self {
         Self {
             lease: Duration::from_secs(120),
             worker_id: default_worker_id(),
+            lease_wait: Duration::from_secs(5),
+            create_budget: Duration::from_secs(45),
+        }
+    }
+}
+
+impl ConverterSettings {
+    /// Refuses settings under which a claim could end while the create it guards still runs: another
+    /// worker would then take the claim over and create the document again.
+    pub fn check(&self) -> Result<(), String> {
+        let margin = LEASE_MARGIN.min(self.create_budget);
+        if self.lease < self.create_budget + margin {
+            return Err(format!(
+                "the claim lease ({} ms) must exceed the create budget ({} ms) by at least {} ms",
+                self.lease.as_millis(),
+                self.create_budget.as_millis(),
+                margin.as_millis()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Settings for a claim `lease`: the create budget follows from it (half of it, at most the
+    /// default), so that the pair always passes [`Self::check`].
+    pub fn with_lease(lease: Duration) -> Self {
+        let default = Self::default();
+        Self {
+            lease,
+            create_budget: default.create_budget.min(lease / 2),
+            ..default
         }
     }
 }
@@ -139,10 +179,14 @@ impl Converter {
     /// [`Self::process`] in a task of its own, so that a panic (a bug met on some external data) is an
     /// attempt that failed, settled and in the end dead-lettered like any other, instead of a message
     /// that is never settled and comes back forever.
-    pub async fn process_guarded(self: &Arc<Self>, event: &QueuedEvent) -> Outcome {
+    pub async fn process_guarded(
+        self: &Arc<Self>,
+        event: &QueuedEvent,
+        deadline: Option<Instant>,
+    ) -> Outcome {
         let converter = Arc::clone(self);
         let owned = event.clone();
-        match tokio::spawn(async move { converter.process(&owned).await }).await {
+        match tokio::spawn(async move { converter.process_until(&owned, deadline).await }).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 let what = match e.try_into_panic() {
@@ -164,6 +208,12 @@ impl Converter {
 
     /// Processes one event. Every failure is classified; see [`Self::process_guarded`] for panics.
     pub async fn process(&self, event: &QueuedEvent) -> Outcome {
+        self.process_until(event, None).await
+    }
+
+    /// [`Self::process`], finished by `deadline` (a Lambda invocation's end): no create starts that
+    /// could not end before it, and no wait goes past it.
+    pub async fn process_until(&self, event: &QueuedEvent, deadline: Option<Instant>) -> Outcome {
         let span = info_span!(
             "convert",
             connector = %event.connector,
@@ -171,7 +221,10 @@ impl Converter {
             delivery_id = event.delivery_id.as_deref().unwrap_or(""),
             topic = %event.topic,
         );
-        let outcome = self.process_inner(event).instrument(span.clone()).await;
+        let outcome = self
+            .process_inner(event, deadline)
+            .instrument(span.clone())
+            .await;
         let _guard = span.enter();
         match &outcome {
             Outcome::Done { documents } => {
@@ -186,7 +239,7 @@ impl Converter {
         outcome
     }
 
-    async fn process_inner(&self, event: &QueuedEvent) -> Outcome {
+    async fn process_inner(&self, event: &QueuedEvent, deadline: Option<Instant>) -> Outcome {
         let clients = match self
             .clients
             .get(
@@ -201,7 +254,7 @@ impl Converter {
             Ok(c) => c,
             Err(outcome) => return outcome,
         };
-        let outcome = self.convert(event, &clients).await;
+        let outcome = self.convert(event, &clients, deadline).await;
         match &outcome {
             Outcome::Refused { reason } => self
                 .clients
@@ -214,7 +267,12 @@ impl Converter {
         outcome
     }
 
-    async fn convert(&self, event: &QueuedEvent, clients: &ConnectorClients) -> Outcome {
+    async fn convert(
+        &self,
+        event: &QueuedEvent,
+        clients: &ConnectorClients,
+        deadline: Option<Instant>,
+    ) -> Outcome {
         let store = &self.deps.store;
         let shop = clients.shop.as_ref();
         let wanted = &clients.settings.documents;
@@ -276,7 +334,7 @@ impl Converter {
                 kind,
             };
             let doc = match self
-                .create_alone(clients, &key, &planned.plan, &cache)
+                .create_alone(clients, &key, &planned.plan, &cache, deadline)
                 .await
             {
                 Ok(doc) => doc,

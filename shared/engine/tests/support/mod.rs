@@ -98,6 +98,10 @@ pub struct World {
     pub create_fails: Option<PortError>,
     /// Every create panics (a bug met on some external data).
     pub create_panics: bool,
+    /// Creates answer 504 but Sellsy commits the document later: it becomes visible to searches only
+    /// when the test moves `late_documents` into `documents`.
+    pub create_commits_late: bool,
+    pub late_documents: HashMap<String, DocumentRef>,
     /// Keys each built shop and backend were given.
     pub built_with: Vec<String>,
 }
@@ -192,6 +196,17 @@ impl AccountingBackend for FakeBackend {
             return Err(e);
         }
         w.creates += 1;
+        if w.create_commits_late {
+            let doc = DocumentRef {
+                kind: plan.kind,
+                id: format!("{}", 500 + w.creates),
+                number: None,
+                url: Some(format!("https://sellsy.example/doc/{}", 500 + w.creates)),
+                warning: None,
+            };
+            w.late_documents.insert(plan.order_reference.clone(), doc);
+            return Err(PortError::transient("Sellsy answered 504: Gateway Timeout"));
+        }
         let doc = DocumentRef {
             kind: plan.kind,
             id: format!("{}", 500 + w.creates),
@@ -267,6 +282,14 @@ pub const WORKER: &str = "worker-under-test";
 
 impl Harness {
     pub async fn new() -> Harness {
+        Self::with_settings(ConverterSettings {
+            worker_id: WORKER.to_owned(),
+            ..ConverterSettings::default()
+        })
+        .await
+    }
+
+    pub async fn with_settings(converter_settings: ConverterSettings) -> Harness {
         let world: Shared = Arc::default();
         let store = Arc::new(MemoryStore::new());
         store.put_connector(&settings()).await.unwrap();
@@ -278,10 +301,7 @@ impl Harness {
             secrets: secrets.clone(),
             shops: factories.clone(),
             backends: factories,
-            settings: ConverterSettings {
-                worker_id: WORKER.to_owned(),
-                ..ConverterSettings::default()
-            },
+            settings: converter_settings,
         }));
         Harness {
             converter,

@@ -39,7 +39,10 @@ impl Default for SellsyBackendFactory {
 
 impl SellsyBackendFactory {
     pub fn new() -> Self {
-        Self::with_policy(CallRetries::default(), Duration::from_secs(30))
+        Self::with_policy(
+            CallRetries::default(),
+            crate::client::DEFAULT_REQUEST_TIMEOUT,
+        )
     }
 
     /// A factory whose clients retry with `retry` and time requests out after `timeout`.

@@ -65,10 +65,13 @@ impl ClientConfig {
             client_secret,
             requests_per_second: 3,
             retry: CallRetries::default(),
-            timeout: Duration::from_secs(30),
+            timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
+
+/// A whole request's timeout unless configured otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The longest token lifetime believed, whatever `expires_in` says.
 const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
@@ -91,7 +94,9 @@ impl Default for CallRetries {
             max_retries: 3,
             base: Duration::from_secs(1),
             cap: Duration::from_secs(16),
-            max_wait: Duration::from_secs(60),
+            // A Retry-After longer than this goes back to the queue: the converter's create budget
+            // (45 s) must hold a wait and the request after it.
+            max_wait: Duration::from_secs(20),
         }
     }
 }
