@@ -47,12 +47,16 @@ impl App {
             queue.clone(),
             limits,
         ));
+        let converter_settings = config.worker.converter_settings();
+        converter_settings
+            .check()
+            .map_err(|e| format!("[worker] claim_lease_secs: {e}"))?;
         let converter = Arc::new(Converter::new(ConverterDeps {
             store: store.clone(),
             secrets,
             shops: Arc::new(woocommerce_client::WooShopFactory),
             backends: Arc::new(sellsy::backend::SellsyBackendFactory::new()),
-            settings: config.worker.converter_settings(),
+            settings: converter_settings,
         }));
         Ok(App {
             store,
