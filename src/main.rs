@@ -83,6 +83,14 @@ enum AwsCommand {
         /// Explicit secret name prefix, e.g. `woosellsy/prod/connectors/`.
         #[arg(long)]
         secret_prefix: Option<String>,
+        /// Explicit webhook secret name prefix, e.g. `woosellsy/prod/webhooks/` (default: the stack's,
+        /// or `--secret-prefix` with `connectors/` replaced by `webhooks/`).
+        #[arg(long)]
+        webhook_secret_prefix: Option<String>,
+        /// When the webhook secret changes, hours the previous one stays accepted (0: refused at once),
+        /// so that deliveries signed before the merchant saves the new one in WooCommerce still pass.
+        #[arg(long, default_value_t = 24)]
+        webhook_secret_overlap_hours: u32,
         /// Only this connector of the file.
         #[arg(long)]
         connector: Option<String>,
@@ -119,6 +127,8 @@ fn main() -> ExitCode {
                         stack,
                         table,
                         secret_prefix,
+                        webhook_secret_prefix,
+                        webhook_secret_overlap_hours,
                         connector,
                     },
             } => {
@@ -127,7 +137,11 @@ fn main() -> ExitCode {
                     stack: stack.as_deref(),
                     table: table.as_deref(),
                     secret_prefix: secret_prefix.as_deref(),
+                    webhook_secret_prefix: webhook_secret_prefix.as_deref(),
                     connector: connector.as_deref(),
+                    webhook_secret_overlap: Some(std::time::Duration::from_secs(
+                        u64::from(webhook_secret_overlap_hours) * 3600,
+                    )),
                 })
                 .await
             }

@@ -12,6 +12,8 @@ pub mod names {
     pub const TABLE_NAME: &str = "WOOSELLSY_TABLE";
     pub const QUEUE_URL: &str = "WOOSELLSY_QUEUE_URL";
     pub const SECRET_PREFIX: &str = "WOOSELLSY_SECRET_PREFIX";
+    /// Prefix of the webhook-only secrets, the only ones the receiver reads.
+    pub const WEBHOOK_SECRET_PREFIX: &str = "WOOSELLSY_WEBHOOK_SECRET_PREFIX";
     pub const SECRETS_CACHE_SECONDS: &str = "WOOSELLSY_SECRETS_CACHE_SECONDS";
     pub const SELLSY_MAX_RPS: &str = "WOOSELLSY_SELLSY_MAX_RPS";
     pub const MAX_RECEIVES: &str = "WOOSELLSY_MAX_RECEIVES";
@@ -37,6 +39,8 @@ pub struct FunctionEnv {
     /// Only the receiver sends; the converter is fed by the event source.
     pub queue_url: Option<String>,
     pub secret_prefix: String,
+    /// Prefix of the webhook-only secrets; required by the receiver, unused by the converter.
+    pub webhook_secret_prefix: Option<String>,
     pub secrets_ttl: Duration,
     /// The stack's cap on Sellsy requests per second per connector (the account quota is shared).
     pub sellsy_max_rps: Option<u32>,
@@ -92,6 +96,7 @@ impl FunctionEnv {
             table_name: required(names::TABLE_NAME)?,
             queue_url: get(names::QUEUE_URL),
             secret_prefix: required(names::SECRET_PREFIX)?,
+            webhook_secret_prefix: get(names::WEBHOOK_SECRET_PREFIX),
             secrets_ttl,
             sellsy_max_rps: positive(names::SELLSY_MAX_RPS)?,
             max_receives: positive(names::MAX_RECEIVES)?,
@@ -122,12 +127,20 @@ mod tests {
                 "https://sqs.eu-west-3.amazonaws.com/1/q.fifo",
             ),
             (names::SECRET_PREFIX, "woosellsy/woosellsy-prod/connectors/"),
+            (
+                names::WEBHOOK_SECRET_PREFIX,
+                "woosellsy/woosellsy-prod/webhooks/",
+            ),
             (names::SECRETS_CACHE_SECONDS, "60"),
             (names::SELLSY_MAX_RPS, "4"),
             (names::MAX_RECEIVES, "8"),
         ]))
         .unwrap();
         assert_eq!(env.max_receives, Some(8));
+        assert_eq!(
+            env.webhook_secret_prefix.as_deref(),
+            Some("woosellsy/woosellsy-prod/webhooks/")
+        );
         assert_eq!(env.retry_base, DEFAULT_RETRY_BASE);
         assert_eq!(env.table_name, "woosellsy-prod-state");
         assert_eq!(env.secrets_ttl, Duration::from_secs(60));

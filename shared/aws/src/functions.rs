@@ -28,6 +28,7 @@ use woosellsy_ports::{AccountingBackend, BackendFactory, PortResult, QueuedEvent
 
 use crate::env::{EnvError, FunctionEnv, names};
 use crate::http_api::{from_receiver_response, to_receiver_request};
+use crate::secrets::SecretsManagerWebhookSecrets;
 use crate::sqs_batch::{RecordOutcome, process_fifo_batch};
 use crate::{DynamoStore, SecretsManagerSecrets, SqsQueue};
 
@@ -50,7 +51,7 @@ impl WebhookFunction {
         Self { receiver }
     }
 
-    /// The receiver on the stack's table, secrets and queue.
+    /// The receiver on the stack's table, webhook secrets and queue.
     pub fn from_env(config: &SdkConfig, env: &FunctionEnv) -> Result<Self, EnvError> {
         let queue_url = env
             .queue_url
@@ -60,9 +61,14 @@ impl WebhookFunction {
             aws_sdk_dynamodb::Client::new(config),
             env.table_name.clone(),
         );
-        let secrets = SecretsManagerSecrets::new(
+        // Webhook secrets only: the receiver's role may not read the connectors' full key bundles.
+        let webhook_secret_prefix = env
+            .webhook_secret_prefix
+            .clone()
+            .ok_or(EnvError::Missing(names::WEBHOOK_SECRET_PREFIX))?;
+        let secrets = SecretsManagerWebhookSecrets::new(
             aws_sdk_secretsmanager::Client::new(config),
-            env.secret_prefix.clone(),
+            webhook_secret_prefix,
         )
         .with_ttl(env.secrets_ttl);
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(config), queue_url);

@@ -1,8 +1,14 @@
-//! [`SecretsManagerSecrets`]: the [`SecretStore`] port on AWS Secrets Manager.
+//! The [`SecretStore`] port on AWS Secrets Manager, as two stores:
 //!
-//! One secret per connector, named `{prefix}{connector_id}` (the template's prefix is
-//! `woosellsy/{stack}/connectors/`), whose value is a JSON object with the fields of
-//! [`ConnectorSecrets`]. Values are cached per Lambda container for a TTL, so a warm function costs no
+//! * [`SecretsManagerSecrets`] (the converter): one secret per connector, named
+//!   `{prefix}{connector_id}` (the template's prefix is `woosellsy/{stack}/connectors/`), whose value is
+//!   a JSON object with the fields of [`ConnectorSecrets`].
+//! * [`SecretsManagerWebhookSecrets`] (the internet-facing receiver): one more secret per connector,
+//!   `woosellsy/{stack}/webhooks/{connector_id}`, holding only the webhook secrets
+//!   (`{"current": …, "previous": …, "previous_until": "<RFC 3339>"}`, see [`WebhookSecrets`]). It
+//!   never reads the bundle: the receiver's role may not.
+//!
+//! Values are cached per Lambda container for a TTL, so a warm function costs no
 //! Secrets Manager call per event; a rotated key is picked up within that TTL. A connector without a
 //! secret is remembered for a shorter time, so that a freshly registered one starts working quickly.
 //!
@@ -17,7 +23,7 @@ use aws_sdk_secretsmanager::Client;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tokio::sync::RwLock;
-use woosellsy_domain::{ConnectorId, ConnectorSecrets};
+use woosellsy_domain::{ConnectorId, ConnectorSecrets, WebhookSecrets};
 use woosellsy_ports::{PortError, PortResult, SecretStore};
 
 use crate::error::from_sdk;
@@ -31,21 +37,111 @@ pub const DEFAULT_MISSING_TTL: Duration = Duration::from_secs(30);
 pub struct SecretsManagerSecrets {
     client: Client,
     prefix: String,
-    ttl: Duration,
-    missing_ttl: Duration,
-    cache: RwLock<HashMap<ConnectorId, Cached>>,
+    cache: TtlCache<ConnectorSecrets>,
 }
 
-struct Cached {
+/// Values per connector, each used for a TTL (a shorter one for "none"), and kept past it when a
+/// refresh fails transiently.
+struct TtlCache<V> {
+    ttl: Duration,
+    missing_ttl: Duration,
+    values: RwLock<HashMap<ConnectorId, Cached<V>>>,
+}
+
+struct Cached<V> {
     fetched: Instant,
-    value: Option<ConnectorSecrets>,
+    value: Option<V>,
+}
+
+impl<V: Clone> TtlCache<V> {
+    fn new() -> Self {
+        Self {
+            ttl: DEFAULT_SECRET_TTL,
+            missing_ttl: DEFAULT_MISSING_TTL,
+            values: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self.missing_ttl = self.missing_ttl.min(ttl);
+        self
+    }
+
+    async fn clear(&self) {
+        self.values.write().await.clear();
+    }
+
+    async fn get(
+        &self,
+        id: &ConnectorId,
+        fetch: impl Future<Output = PortResult<Option<V>>>,
+    ) -> PortResult<Option<V>> {
+        let stale = {
+            let cache = self.values.read().await;
+            match cache.get(id) {
+                Some(hit) => {
+                    let ttl = if hit.value.is_some() {
+                        self.ttl
+                    } else {
+                        self.missing_ttl
+                    };
+                    if hit.fetched.elapsed() < ttl {
+                        return Ok(hit.value.clone());
+                    }
+                    hit.value.clone()
+                }
+                None => None,
+            }
+        };
+        match fetch.await {
+            Ok(value) => {
+                self.values.write().await.insert(
+                    id.clone(),
+                    Cached {
+                        fetched: Instant::now(),
+                        value: value.clone(),
+                    },
+                );
+                Ok(value)
+            }
+            // Secrets Manager briefly unavailable: keys that worked a few minutes ago still work.
+            Err(err) if err.is_transient() && stale.is_some() => {
+                tracing::warn!(connector = %id, error = %err, "using the previous secret value: refresh failed");
+                Ok(stale)
+            }
+            Err(err) => Err(err),
+        }
+    }
+}
+
+/// A secret's string value, `None` when the secret does not exist.
+pub(crate) async fn secret_string(client: &Client, name: &str) -> PortResult<Option<SecretString>> {
+    let result = client.get_secret_value().secret_id(name).send().await;
+    let out = match result {
+        Ok(out) => out,
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => return Err(from_sdk(&format!("GetSecretValue {name}"), err)),
+    };
+    match out.secret_string() {
+        Some(json) => Ok(Some(SecretString::from(json.to_owned()))),
+        None => Err(PortError::permanent(format!(
+            "secret {name} has no string value (binary secrets are not supported)"
+        ))),
+    }
 }
 
 impl std::fmt::Debug for SecretsManagerSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretsManagerSecrets")
             .field("prefix", &self.prefix)
-            .field("ttl", &self.ttl)
+            .field("ttl", &self.cache.ttl)
             .finish_non_exhaustive()
     }
 }
@@ -57,7 +153,21 @@ pub fn secret_name(prefix: &str, id: &ConnectorId) -> String {
 
 /// Decodes a secret's JSON without ever echoing its content.
 pub fn decode_secrets(name: &str, json: &str) -> PortResult<ConnectorSecrets> {
-    serde_json::from_str::<ConnectorSecrets>(json).map_err(|e| {
+    decode_json(name, json, "the connector secret fields")
+}
+
+/// Decodes a webhook secret's JSON (`current`, optional `previous` and `previous_until`) without ever
+/// echoing its content.
+pub fn decode_webhook_secrets(name: &str, json: &str) -> PortResult<WebhookSecrets> {
+    decode_json(name, json, "the webhook secret fields")
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(
+    name: &str,
+    json: &str,
+    what: &str,
+) -> PortResult<T> {
+    serde_json::from_str::<T>(json).map_err(|e| {
         let detail = e.to_string();
         // "missing field `x`" and "unknown field `x`" name fields, never values; anything else might.
         let safe = if detail.starts_with("missing field") || detail.starts_with("unknown field") {
@@ -71,7 +181,7 @@ pub fn decode_secrets(name: &str, json: &str) -> PortResult<ConnectorSecrets> {
             )
         };
         PortError::permanent(format!(
-            "secret {name} is not a JSON object with the connector secret fields ({safe})"
+            "secret {name} is not a JSON object with {what} ({safe})"
         ))
     })
 }
@@ -98,21 +208,39 @@ pub fn encode_secrets(secrets: &ConnectorSecrets) -> SecretString {
     SecretString::from(serde_json::to_string(&json).unwrap_or_default())
 }
 
+#[derive(Serialize)]
+struct WebhookSecretsJson<'a> {
+    current: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_until: Option<String>,
+}
+
+/// The JSON stored in Secrets Manager for webhook secrets (the inverse of [`decode_webhook_secrets`]).
+pub fn encode_webhook_secrets(secrets: &WebhookSecrets) -> SecretString {
+    let json = WebhookSecretsJson {
+        current: secrets.current.expose_secret(),
+        previous: secrets.previous.as_ref().map(|s| s.expose_secret()),
+        previous_until: secrets
+            .previous_until
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    };
+    SecretString::from(serde_json::to_string(&json).unwrap_or_default())
+}
+
 impl SecretsManagerSecrets {
     pub fn new(client: Client, prefix: impl Into<String>) -> Self {
         Self {
             client,
             prefix: prefix.into(),
-            ttl: DEFAULT_SECRET_TTL,
-            missing_ttl: DEFAULT_MISSING_TTL,
-            cache: RwLock::new(HashMap::new()),
+            cache: TtlCache::new(),
         }
     }
 
     /// How long a fetched secret (and, capped by it, a missing one) is cached.
     pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self.missing_ttl = self.missing_ttl.min(ttl);
+        self.cache = self.cache.with_ttl(ttl);
         self
     }
 
@@ -122,70 +250,86 @@ impl SecretsManagerSecrets {
 
     /// Forgets every cached value (e.g. after registering a connector in the same process).
     pub async fn invalidate(&self) {
-        self.cache.write().await.clear();
+        self.cache.clear().await;
     }
 
     async fn fetch(&self, id: &ConnectorId) -> PortResult<Option<ConnectorSecrets>> {
         let name = secret_name(&self.prefix, id);
-        let result = self.client.get_secret_value().secret_id(&name).send().await;
-        let out = match result {
-            Ok(out) => out,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                return Ok(None);
-            }
-            Err(err) => return Err(from_sdk(&format!("GetSecretValue {name}"), err)),
-        };
-        let Some(json) = out.secret_string() else {
-            return Err(PortError::permanent(format!(
-                "secret {name} has no string value (binary secrets are not supported)"
-            )));
-        };
-        decode_secrets(&name, json).map(Some)
+        match secret_string(&self.client, &name).await? {
+            Some(json) => decode_secrets(&name, json.expose_secret()).map(Some),
+            None => Ok(None),
+        }
     }
 }
 
 #[async_trait]
 impl SecretStore for SecretsManagerSecrets {
     async fn connector_secrets(&self, id: &ConnectorId) -> PortResult<Option<ConnectorSecrets>> {
-        let stale = {
-            let cache = self.cache.read().await;
-            match cache.get(id) {
-                Some(hit) => {
-                    let ttl = if hit.value.is_some() {
-                        self.ttl
-                    } else {
-                        self.missing_ttl
-                    };
-                    if hit.fetched.elapsed() < ttl {
-                        return Ok(hit.value.clone());
-                    }
-                    hit.value.clone()
-                }
-                None => None,
-            }
-        };
-        match self.fetch(id).await {
-            Ok(value) => {
-                self.cache.write().await.insert(
-                    id.clone(),
-                    Cached {
-                        fetched: Instant::now(),
-                        value: value.clone(),
-                    },
-                );
-                Ok(value)
-            }
-            // Secrets Manager briefly unavailable: keys that worked a few minutes ago still work.
-            Err(err) if err.is_transient() && stale.is_some() => {
-                tracing::warn!(connector = %id, error = %err, "using the previous secret value: refresh failed");
-                Ok(stale)
-            }
-            Err(err) => Err(err),
+        self.cache.get(id, self.fetch(id)).await
+    }
+}
+
+/// The receiver's [`SecretStore`]: webhook secrets only, from `{prefix}{connector_id}` (the template's
+/// prefix is `woosellsy/{stack}/webhooks/`), with the same per-container TTL cache. Asking it for a
+/// connector's full bundle is an error: the receiver has no business with those keys.
+pub struct SecretsManagerWebhookSecrets {
+    client: Client,
+    prefix: String,
+    cache: TtlCache<WebhookSecrets>,
+}
+
+impl std::fmt::Debug for SecretsManagerWebhookSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsManagerWebhookSecrets")
+            .field("prefix", &self.prefix)
+            .field("ttl", &self.cache.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SecretsManagerWebhookSecrets {
+    pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+        Self {
+            client,
+            prefix: prefix.into(),
+            cache: TtlCache::new(),
         }
+    }
+
+    /// How long a fetched secret (and, capped by it, a missing one) is cached.
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.cache = self.cache.with_ttl(ttl);
+        self
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Forgets every cached value.
+    pub async fn invalidate(&self) {
+        self.cache.clear().await;
+    }
+
+    async fn fetch(&self, id: &ConnectorId) -> PortResult<Option<WebhookSecrets>> {
+        let name = secret_name(&self.prefix, id);
+        match secret_string(&self.client, &name).await? {
+            Some(json) => decode_webhook_secrets(&name, json.expose_secret()).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+#[async_trait]
+impl SecretStore for SecretsManagerWebhookSecrets {
+    async fn connector_secrets(&self, id: &ConnectorId) -> PortResult<Option<ConnectorSecrets>> {
+        Err(PortError::permanent(format!(
+            "connector {id}: this store holds webhook secrets only (the receiver never reads a connector's keys)"
+        )))
+    }
+
+    async fn webhook_secrets(&self, id: &ConnectorId) -> PortResult<Option<WebhookSecrets>> {
+        self.cache.get(id, self.fetch(id)).await
     }
 }
 
@@ -234,5 +378,28 @@ mod tests {
             secret_name("woosellsy/prod/connectors/", &id),
             "woosellsy/prod/connectors/shop-1"
         );
+    }
+
+    #[test]
+    fn webhook_secrets_round_trip_and_never_leak_on_errors() {
+        let only = decode_webhook_secrets("n", r#"{"current":"whs"}"#).unwrap();
+        assert!(only.previous.is_none() && only.previous_until.is_none());
+        assert_eq!(
+            encode_webhook_secrets(&only).expose_secret(),
+            r#"{"current":"whs"}"#
+        );
+        let rotating = decode_webhook_secrets(
+            "n",
+            r#"{"current":"new","previous":"old","previous_until":"2026-11-21T10:00:00Z"}"#,
+        )
+        .unwrap();
+        let again =
+            decode_webhook_secrets("n", encode_webhook_secrets(&rotating).expose_secret()).unwrap();
+        assert!(again.same_as(&rotating));
+        let err = decode_webhook_secrets("woosellsy/x/webhooks/a", r#"{"current":12345678}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("12345678"), "{err}");
+        assert!(err.contains("woosellsy/x/webhooks/a"), "{err}");
     }
 }

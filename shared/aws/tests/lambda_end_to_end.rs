@@ -155,6 +155,10 @@ impl Stack {
         let vars: HashMap<&str, String> = HashMap::from([
             (names::TABLE_NAME, names_.table_name.clone()),
             (names::SECRET_PREFIX, names_.secret_prefix.clone()),
+            (
+                names::WEBHOOK_SECRET_PREFIX,
+                names_.webhook_secret_prefix.clone(),
+            ),
             (names::QUEUE_URL, queue_url.clone()),
             (names::SELLSY_MAX_RPS, "50".to_owned()),
             (names::MAX_RECEIVES, MAX_RECEIVES.to_string()),
@@ -605,5 +609,69 @@ async fn a_batch_received_near_the_invocation_end_is_handed_back_untouched() {
     // The next invocation, with time to spare, converts it.
     stack.drain().await;
     assert_eq!(stack.sellsy.invoices().len(), 1);
+    drop(stack.moto);
+}
+
+/// The receiver holds only what it needs: it works with the connector's key bundle gone (it reads the
+/// webhook secrets alone), and while the webhook secret changes it accepts the previous one until its
+/// end date, then refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_reads_only_webhook_secrets_and_honours_a_rotations_overlap() {
+    let Some(stack) = Stack::start().await else {
+        return;
+    };
+    let sm = aws_sdk_secretsmanager::Client::new(&stack.config);
+    let id = ConnectorId::parse(CONNECTOR).unwrap();
+    let order = stack.woo.create_order(french_order("emile@example.fr"));
+    let body = stack.woo.order(order).expect("order").to_string();
+    let signed = |secret: &str| woocommerce::webhook::signature(body.as_bytes(), secret);
+
+    // The WooCommerce and Sellsy keys are not the receiver's business: without them it still works.
+    let bundle = format!("{}{CONNECTOR}", stack.names.secret_prefix);
+    sm.delete_secret()
+        .secret_id(&bundle)
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("delete the key bundle");
+    let (status, text) = stack.webhook(&body, &signed(WEBHOOK_SECRET), false).await;
+    assert_eq!(status, 200, "{text}");
+
+    // The operator registers a new webhook secret: both are accepted during the overlap.
+    let mut rotated = stack.secrets.clone();
+    rotated.webhook_secret = "n3w-webhook-secret".to_owned().into();
+    let report = register_connector(&stack.config, &stack.names, &stack.settings, &rotated)
+        .await
+        .expect("register");
+    assert!(matches!(
+        report.webhook_secret,
+        woosellsy_aws::register::WebhookSecretChange::Rotated { .. }
+    ));
+    for secret in ["n3w-webhook-secret", WEBHOOK_SECRET] {
+        let (status, text) = stack.webhook(&body, &signed(secret), false).await;
+        assert_eq!(status, 200, "signed with {secret}: {text}");
+    }
+
+    // Once the overlap has ended, the previous secret is refused and the current one still passes.
+    let ended = serde_json::json!({
+        "current": "n3w-webhook-secret",
+        "previous": WEBHOOK_SECRET,
+        "previous_until": (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339(),
+    });
+    sm.put_secret_value()
+        .secret_id(format!("{}{id}", stack.names.webhook_secret_prefix))
+        .secret_string(ended.to_string())
+        .send()
+        .await
+        .expect("end the overlap");
+    let (status, _) = stack.webhook(&body, &signed(WEBHOOK_SECRET), false).await;
+    assert_eq!(
+        status, 401,
+        "the previous secret is refused after its end date"
+    );
+    let (status, text) = stack
+        .webhook(&body, &signed("n3w-webhook-secret"), false)
+        .await;
+    assert_eq!(status, 200, "{text}");
     drop(stack.moto);
 }

@@ -1,5 +1,6 @@
 //! SecretsManagerSecrets and register_connector against moto_server: per-container caching with a TTL,
-//! negative caching, decoding errors that never leak a value, and the operator's registration path.
+//! negative caching, decoding errors that never leak a value, and the operator's registration path
+//! (the key bundle and, apart, the webhook secrets, with the previous one kept during a rotation).
 
 use woosellsy_aws::testkit as common;
 
@@ -7,6 +8,8 @@ use std::time::Duration;
 
 use common::Moto;
 use secrecy::{ExposeSecret, SecretString};
+use woosellsy_aws::register::{RegisterOptions, WebhookSecretChange, register_connector_with};
+use woosellsy_aws::secrets::SecretsManagerWebhookSecrets;
 use woosellsy_aws::{DeploymentNames, DynamoStore, SecretsManagerSecrets, register_connector};
 use woosellsy_domain::{ConnectorId, ConnectorSecrets, ConnectorSettings};
 use woosellsy_ports::{SecretStore, Store};
@@ -198,4 +201,152 @@ async fn registration_refuses_empty_keys_before_writing_anything() {
         listed.secret_list().is_empty(),
         "nothing may be written for a refused registration"
     );
+}
+
+#[tokio::test]
+async fn registering_a_changed_webhook_secret_keeps_the_old_one_as_previous_until_an_end_date() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.config().await;
+    let names = DeploymentNames::for_stack("woosellsy-test");
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+    DynamoStore::create_table(&ddb, &names.table_name)
+        .await
+        .unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&config);
+    let id = ConnectorId::parse("boutique").unwrap();
+    // What the receiver reads (TTL zero: every call reads Secrets Manager).
+    let receiver = SecretsManagerWebhookSecrets::new(sm.clone(), &names.webhook_secret_prefix)
+        .with_ttl(Duration::ZERO);
+    let read = || async {
+        receiver
+            .webhook_secrets(&id)
+            .await
+            .unwrap()
+            .expect("webhook secrets")
+    };
+
+    let first = register_connector(&config, &names, &settings("boutique"), &secrets("s1"))
+        .await
+        .unwrap();
+    assert_eq!(first.webhook_secret, WebhookSecretChange::Created);
+    assert_eq!(
+        first.webhook_secret_name,
+        "woosellsy/woosellsy-test/webhooks/boutique"
+    );
+    let w = read().await;
+    assert_eq!(w.current.expose_secret(), "s1");
+    assert!(w.previous.is_none());
+    let again = register_connector(&config, &names, &settings("boutique"), &secrets("s1"))
+        .await
+        .unwrap();
+    assert_eq!(again.webhook_secret, WebhookSecretChange::Unchanged);
+
+    // Changed: the old secret stays accepted for the default overlap (24 h).
+    let before = chrono::Utc::now();
+    let rotated = register_connector(&config, &names, &settings("boutique"), &secrets("s2"))
+        .await
+        .unwrap();
+    let after = chrono::Utc::now();
+    let w = read().await;
+    assert_eq!(w.current.expose_secret(), "s2");
+    assert_eq!(w.previous.as_ref().map(|s| s.expose_secret()), Some("s1"));
+    let until = w.previous_until.expect("an end date");
+    let day = chrono::Duration::hours(24);
+    assert!(
+        before + day - chrono::Duration::seconds(1) <= until && until <= after + day,
+        "{until}"
+    );
+    assert_eq!(
+        rotated.webhook_secret,
+        WebhookSecretChange::Rotated {
+            previous_until: until
+        }
+    );
+    let accepted: Vec<&str> = w.accepted(after).map(|s| s.expose_secret()).collect();
+    assert_eq!(accepted, ["s2", "s1"]);
+    let accepted: Vec<&str> = w.accepted(until).map(|s| s.expose_secret()).collect();
+    assert_eq!(accepted, ["s2"]);
+    // The converter's bundle keeps every key, the new webhook secret included.
+    let bundle = SecretsManagerSecrets::new(sm.clone(), &names.secret_prefix)
+        .connector_secrets(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bundle.webhook_secret.expose_secret(), "s2");
+    assert_eq!(bundle.woocommerce_consumer_key.expose_secret(), "ck_live");
+
+    // A chosen overlap, and none at all.
+    let options = RegisterOptions {
+        webhook_secret_overlap: Duration::from_secs(3600),
+    };
+    register_connector_with(
+        &config,
+        &names,
+        &settings("boutique"),
+        &secrets("s3"),
+        &options,
+    )
+    .await
+    .unwrap();
+    let w = read().await;
+    assert_eq!(w.previous.as_ref().map(|s| s.expose_secret()), Some("s2"));
+    assert!(w.previous_until.unwrap() <= chrono::Utc::now() + chrono::Duration::hours(1));
+    let none = RegisterOptions {
+        webhook_secret_overlap: Duration::ZERO,
+    };
+    let replaced = register_connector_with(
+        &config,
+        &names,
+        &settings("boutique"),
+        &secrets("s4"),
+        &none,
+    )
+    .await
+    .unwrap();
+    assert_eq!(replaced.webhook_secret, WebhookSecretChange::Replaced);
+    let w = read().await;
+    assert_eq!(w.current.expose_secret(), "s4");
+    assert!(w.previous.is_none() && w.previous_until.is_none());
+
+    // The receiver's store never hands out a connector's keys.
+    assert!(receiver.connector_secrets(&id).await.is_err());
+}
+
+/// A connector registered before webhook secrets were kept apart (a key bundle only): registering it
+/// again writes its webhook secret, and a changed one keeps the bundle's old secret as the previous.
+#[tokio::test]
+async fn registering_a_connector_of_an_older_version_writes_its_webhook_secret() {
+    let Some(moto) = Moto::start() else { return };
+    let config = moto.config().await;
+    let names = DeploymentNames::for_stack("woosellsy-test");
+    let ddb = aws_sdk_dynamodb::Client::new(&config);
+    DynamoStore::create_table(&ddb, &names.table_name)
+        .await
+        .unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&config);
+    sm.create_secret()
+        .name(format!("{}boutique", names.secret_prefix))
+        .secret_string(secret_json("from-last-year"))
+        .send()
+        .await
+        .unwrap();
+    let report = register_connector(&config, &names, &settings("boutique"), &secrets("fresh"))
+        .await
+        .unwrap();
+    assert!(!report.secret_created);
+    assert!(matches!(
+        report.webhook_secret,
+        WebhookSecretChange::Rotated { .. }
+    ));
+    let w = SecretsManagerWebhookSecrets::new(sm, &names.webhook_secret_prefix)
+        .webhook_secrets(&ConnectorId::parse("boutique").unwrap())
+        .await
+        .unwrap()
+        .expect("written");
+    assert_eq!(w.current.expose_secret(), "fresh");
+    assert_eq!(
+        w.previous.as_ref().map(|s| s.expose_secret()),
+        Some("from-last-year")
+    );
+    assert!(w.previous_until.is_some());
 }

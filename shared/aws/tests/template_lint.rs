@@ -160,6 +160,7 @@ fn the_functions_environment_matches_the_code() {
         names::TABLE_NAME,
         names::QUEUE_URL,
         names::SECRET_PREFIX,
+        names::WEBHOOK_SECRET_PREFIX,
         names::SELLSY_MAX_RPS,
         names::MAX_RECEIVES,
     ] {
@@ -168,4 +169,85 @@ fn the_functions_environment_matches_the_code() {
             "template.yaml does not set {name}"
         );
     }
+}
+
+/// The lines of the resource `name` (from `  name:` to the next resource).
+fn resource<'a>(template: &'a str, name: &str) -> Vec<&'a str> {
+    let header = format!("  {name}:");
+    let mut lines = template.lines().skip_while(|l| *l != header);
+    let first = lines
+        .next()
+        .unwrap_or_else(|| panic!("resource {name} in template.yaml"));
+    std::iter::once(first)
+        .chain(lines.take_while(|l| {
+            let indent = l.len() - l.trim_start().len();
+            l.trim().is_empty() || l.trim_start().starts_with('#') || indent > 2
+        }))
+        .collect()
+}
+
+/// The policy statements of a role, one string each (from `- Sid:` to the next).
+fn statements(role: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in role {
+        if line.trim_start().starts_with("- Sid:") {
+            out.push(String::new());
+        }
+        if let Some(current) = out.last_mut()
+            && !line.trim_start().starts_with('#')
+        {
+            current.push_str(line.trim());
+            current.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn the_receiver_reads_only_webhook_secrets_and_connector_items() {
+    let t = template();
+    let role = resource(&t, "ReceiverRole");
+    let statements = statements(&role);
+    let secrets: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.contains("secretsmanager:"))
+        .collect();
+    assert_eq!(secrets.len(), 1, "{secrets:#?}");
+    assert!(
+        secrets[0].contains("Action: secretsmanager:GetSecretValue\n")
+            && secrets[0].contains(":secret:woosellsy/${AWS::StackName}/webhooks/*\""),
+        "the receiver may read the webhook secrets only: {}",
+        secrets[0]
+    );
+    assert!(
+        !role.iter().any(|l| l.contains("/connectors/")),
+        "the receiver must not read the connectors' key bundles"
+    );
+
+    let dynamo: Vec<&String> = statements
+        .iter()
+        .filter(|s| s.contains("dynamodb:"))
+        .collect();
+    assert_eq!(dynamo.len(), 1, "{dynamo:#?}");
+    // The connector items' partition key (the key design in dynamo.rs and the README): nothing else.
+    assert!(
+        dynamo[0].contains("Action: dynamodb:GetItem\n")
+            && dynamo[0].contains(
+                "Condition:\nForAllValues:StringEquals:\ndynamodb:LeadingKeys: [CONNECTORS]\n"
+            ),
+        "the receiver's GetItem must be limited to the connector items: {}",
+        dynamo[0]
+    );
+
+    let function = resource(&t, "WebhookReceiverFunction").join("\n");
+    assert!(
+        function.contains(&format!(
+            "{}: !Sub \"woosellsy/${{AWS::StackName}}/webhooks/\"",
+            names::WEBHOOK_SECRET_PREFIX
+        )),
+        "the receiver is told where the webhook secrets are"
+    );
+    // The converter keeps the key bundles.
+    let converter = resource(&t, "ConverterRole").join("\n");
+    assert!(converter.contains(":secret:woosellsy/${AWS::StackName}/connectors/*\""));
 }
