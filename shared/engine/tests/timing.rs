@@ -12,6 +12,9 @@ use woosellsy_domain::OrderId;
 use woosellsy_engine::{ConverterSettings, Outcome};
 use woosellsy_ports::{LeaseOutcome, Store};
 
+/// The lease a document for the (not yet known) customer of `order()` needs.
+const NEW_CUSTOMER: &str = "create:customer:client@example.fr";
+
 fn settings(lease: Duration) -> ConverterSettings {
     ConverterSettings {
         lease,
@@ -63,7 +66,7 @@ async fn an_uncertain_create_is_not_repeated_before_its_lease_ends() {
     assert_eq!(w.searches, 1, "found by searching after the lease");
 }
 
-/// A worker that died holding the connector's create lease: the others come back when that lease ends,
+/// A worker that died holding the lease on the new customer an order needs: the others come back when that lease ends,
 /// not every few seconds (which burnt every receive of a message before the lease was over).
 #[tokio::test]
 async fn waiting_for_another_workers_create_lease_retries_when_it_ends() {
@@ -76,7 +79,7 @@ async fn waiting_for_another_workers_create_lease_retries_when_it_ends() {
         .store
         .take_lease(
             &connector(),
-            woosellsy_engine::converter::CREATE_LEASE,
+            NEW_CUSTOMER,
             "dead-worker",
             Utc::now(),
             Duration::from_secs(120),
@@ -118,7 +121,7 @@ async fn no_wait_goes_past_the_deadline_and_no_create_starts_too_late() {
     h.store
         .take_lease(
             &connector(),
-            woosellsy_engine::converter::CREATE_LEASE,
+            NEW_CUSTOMER,
             "other-worker",
             Utc::now(),
             Duration::from_secs(120),
@@ -141,11 +144,7 @@ async fn no_wait_goes_past_the_deadline_and_no_create_starts_too_late() {
 
     // The lease is free, but only two seconds are left: too little to start a create.
     h.store
-        .release_lease(
-            &connector(),
-            woosellsy_engine::converter::CREATE_LEASE,
-            "other-worker",
-        )
+        .release_lease(&connector(), NEW_CUSTOMER, "other-worker")
         .await
         .unwrap();
     let soon = tokio::time::Instant::now() + Duration::from_secs(2);
@@ -158,4 +157,46 @@ async fn no_wait_goes_past_the_deadline_and_no_create_starts_too_late() {
         }
     );
     assert_eq!(h.world().creates, 0);
+}
+
+/// Creations are serialised only on what two documents could both create: a document for a known
+/// customer and known items goes ahead while another worker creates for other customers.
+#[tokio::test]
+async fn documents_for_known_customers_and_items_take_no_lock() {
+    let h = Harness::with_settings(ConverterSettings {
+        lease_wait: Duration::from_millis(50),
+        ..settings(Duration::from_secs(120))
+    })
+    .await;
+    let cache = |kind, key: &'static str, value: &'static str| {
+        let store = h.store.clone();
+        async move { store.put_cached_id(&connector(), kind, key, value).await }
+    };
+    cache(
+        woosellsy_ports::IdKind::Customer,
+        "client@example.fr",
+        "individual:7",
+    )
+    .await
+    .unwrap();
+    cache(woosellsy_ports::IdKind::Item, "MUG", "product:3")
+        .await
+        .unwrap();
+    // Another worker is busy creating: under the connector-wide lease of before, and for a new customer.
+    for busy in ["create", "create:customer:someone-else@example.fr"] {
+        h.store
+            .take_lease(
+                &connector(),
+                busy,
+                "other-worker",
+                Utc::now(),
+                Duration::from_secs(120),
+            )
+            .await
+            .unwrap();
+    }
+    let order = order(42, "processing", true, at(10, 30, 0));
+    h.put_order(order.clone());
+    let outcome = h.converter.process(&event(&order)).await;
+    assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
 }

@@ -1,6 +1,6 @@
 //! Creating one document exactly once: the claim on `(connector, order, kind)` taken before any call to
-//! the backend, crash recovery by search, and the connector-wide create lease that keeps two orders of
-//! the same new customer (or new item) from both creating it.
+//! the backend, crash recovery by search, and the leases on the new customers and items a document
+//! needs, so that two orders of the same new customer (or new item) never both create it.
 
 use std::time::Duration;
 
@@ -13,14 +13,12 @@ use woosellsy_ports::{AccountingBackend, DocumentRef, IdCache, LeaseOutcome, Por
 use super::Converter;
 use super::clients::ConnectorClients;
 use super::decision::{ClaimStep, after_claim};
+use super::locks;
 use crate::faults;
 
-/// The connector-wide lease held while creating documents (and the customers and items they need).
-pub const CREATE_LEASE: &str = "create";
-
 impl Converter {
-    /// [`Self::create_once`] while no other task of this process (the lock) nor any other process or
-    /// container (the store's lease) creates documents for the same connector.
+    /// [`Self::create_once`] while no other task of this process nor any other process or container
+    /// creates the same new customer or item (see [`super::locks`]).
     pub(super) async fn create_alone(
         &self,
         clients: &ConnectorClients,
@@ -29,8 +27,42 @@ impl Converter {
         cache: &dyn IdCache,
         deadline: Option<Instant>,
     ) -> Result<DocumentRef, PortError> {
-        let _one_at_a_time = clients.create_lock.lock().await;
-        self.take_create_lease(&key.connector, deadline).await?;
+        let names = locks::needed(plan, cache).await?;
+        let local = clients.locks.lock_all(&names).await;
+        let mut taken = Vec::with_capacity(names.len());
+        let mut result = Ok(());
+        for name in &names {
+            match self.take_create_lease(&key.connector, name, deadline).await {
+                Ok(()) => taken.push(name.as_str()),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let created = match result {
+            Ok(()) => {
+                self.create_within(clients, key, plan, cache, deadline)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        for name in taken {
+            self.release_create_lease(&key.connector, name).await;
+        }
+        clients.locks.unlock_all(local);
+        created
+    }
+
+    /// [`Self::create_once`] with what is left of the create budget before `deadline`.
+    async fn create_within(
+        &self,
+        clients: &ConnectorClients,
+        key: &ClaimKey,
+        plan: &DocumentPlan,
+        cache: &dyn IdCache,
+        deadline: Option<Instant>,
+    ) -> Result<DocumentRef, PortError> {
         // What is left for the create itself: the configured budget, or less before a deadline.
         let budget = match deadline {
             Some(d) => self
@@ -41,24 +73,21 @@ impl Converter {
             None => self.deps.settings.create_budget,
         };
         if budget < MIN_CREATE_TIME.min(self.deps.settings.create_budget) {
-            self.release_create_lease(&key.connector).await;
             return Err(PortError::Transient {
                 message: "too little time left in this invocation to create a document".to_owned(),
                 retry_after: Some(Duration::ZERO),
             });
         }
-        let created = self
-            .create_once(key, plan, clients.backend.as_ref(), cache, budget)
-            .await;
-        self.release_create_lease(&key.connector).await;
-        created
+        self.create_once(key, plan, clients.backend.as_ref(), cache, budget)
+            .await
     }
 
-    /// Waits (a little) for the connector's create lease; a worker that crashed holding it delays others
-    /// by one lease at most.
+    /// Waits (a little) for the lease `name`; a worker that crashed holding it delays others by one
+    /// lease at most.
     async fn take_create_lease(
         &self,
         connector: &ConnectorId,
+        name: &str,
         until: Option<Instant>,
     ) -> Result<(), PortError> {
         let store = &self.deps.store;
@@ -72,13 +101,7 @@ impl Converter {
         loop {
             let now = Utc::now();
             let until = match store
-                .take_lease(
-                    connector,
-                    CREATE_LEASE,
-                    owner,
-                    now,
-                    self.deps.settings.lease,
-                )
+                .take_lease(connector, name, owner, now, self.deps.settings.lease)
                 .await?
             {
                 LeaseOutcome::Acquired => return Ok(()),
@@ -89,7 +112,7 @@ impl Converter {
                 // Back when the holder's lease ends (it may have died holding it): sooner would only
                 // spend the message's receives and send it to the dead-letter queue.
                 return Err(PortError::Transient {
-                    message: "another worker is creating documents for this connector".to_owned(),
+                    message: format!("another worker holds {name}"),
                     retry_after: Some(left + Duration::from_secs(1)),
                 });
             }
@@ -100,16 +123,11 @@ impl Converter {
         }
     }
 
-    async fn release_create_lease(&self, connector: &ConnectorId) {
+    async fn release_create_lease(&self, connector: &ConnectorId, name: &str) {
         let owner = &self.deps.settings.worker_id;
-        if let Err(e) = self
-            .deps
-            .store
-            .release_lease(connector, CREATE_LEASE, owner)
-            .await
-        {
-            // It expires on its own; until then other workers of this connector wait for it.
-            warn!(error = %e, "could not release the create lease");
+        if let Err(e) = self.deps.store.release_lease(connector, name, owner).await {
+            // It expires on its own; until then other workers needing the same name wait for it.
+            warn!(error = %e, lease = name, "could not release a create lease");
         }
     }
 

@@ -16,17 +16,15 @@ use woosellsy_ports::{
 };
 
 use super::Outcome;
+use super::locks::LocalLocks;
 
 pub(super) struct ConnectorClients {
     pub settings: ConnectorSettings,
     secrets: ConnectorSecrets,
     pub shop: Arc<dyn Shop>,
     pub backend: Arc<dyn AccountingBackend>,
-    /// Serialises document creation per connector in this process; the store's connector lease
-    /// ([`super::CREATE_LEASE`]) does the same across processes and Lambda containers. Claims make each
-    /// *order* exactly once, but two orders of the same new customer (or new SKU) created at once would
-    /// each create that customer (or item) in Sellsy.
-    pub create_lock: tokio::sync::Mutex<()>,
+    /// The in-process side of the locks on new customers and items ([`super::locks`]).
+    pub locks: LocalLocks,
 }
 
 impl ConnectorClients {
@@ -103,9 +101,9 @@ impl ClientCache {
             secrets: keys,
             shop,
             backend,
-            create_lock: tokio::sync::Mutex::new(()),
+            locks: LocalLocks::default(),
         });
-        // Two first events may have built clients at once: keep one, so both share its create lock.
+        // Two first events may have built clients at once: keep one, so both share its locks.
         let mut map = self.built.lock().unwrap_or_else(|e| e.into_inner());
         let entry = map
             .entry(connector.clone())

@@ -23,6 +23,7 @@
 mod claims;
 mod clients;
 pub mod decision;
+mod locks;
 mod record;
 mod writeback;
 
@@ -40,7 +41,6 @@ use woosellsy_ports::{
     SecretStore, ShopFactory, Store,
 };
 
-pub use claims::CREATE_LEASE;
 use clients::{ClientCache, ConnectorClients};
 use decision::{Decision, already_done, decide};
 use writeback::{fill_parent_skus, link_meta};
