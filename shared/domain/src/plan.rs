@@ -12,17 +12,23 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{DocumentKind, OrderId};
+use crate::ids::{ConnectorId, DocumentKind, OrderId};
 
 /// Everything a backend needs to create one document, and the totals it must come to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DocumentPlan {
     pub kind: DocumentKind,
+    /// The connector the document is made for. With `order_id` it is the document's identity in the
+    /// accounting system, written on the document when it is created and how a crashed attempt's document
+    /// is recognised (never by the order's date or the customer, which can change in between).
+    /// `None` only in plans serialised before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector: Option<ConnectorId>,
     pub order_id: OrderId,
     /// The order number the shop displays (`number`, may differ from the id with sequential-number plugins).
     pub order_number: String,
-    /// What goes in the document's `order_reference`, e.g. `WC-1042`; also how a document is recognised
-    /// as ours when recovering from a crash.
+    /// What goes in the document's `order_reference`, e.g. `WC-1042` (for people: it is neither unique
+    /// across connectors nor stable, see `connector`).
     pub order_reference: String,
     /// Document date (the day the order was paid, else created; store-local date).
     pub date: NaiveDate,

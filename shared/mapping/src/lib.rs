@@ -182,6 +182,7 @@ pub fn plan_document(
     Ok(Planned {
         plan: DocumentPlan {
             kind,
+            connector: Some(settings.id.clone()),
             order_id: OrderId(order.id),
             order_number: number.clone(),
             order_reference: format!("{}{number}", settings.order_reference_prefix),

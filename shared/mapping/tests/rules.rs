@@ -413,6 +413,9 @@ fn currency_reference_date_and_subject() {
     let p = ok(order).plan;
     assert_eq!(p.currency, "EUR");
     assert_eq!(p.order_reference, "WC-2025-0042");
+    // The document's identity: the connector and the order id (not the number, which plugins customise).
+    assert_eq!(p.connector, Some(support::settings().id));
+    assert_eq!(p.order_id.0, 1042);
     assert_eq!(p.subject, "Commande WooCommerce n°2025-0042");
     assert_eq!(p.date, NaiveDate::from_ymd_opt(2025, 1, 31).expect("date"));
     assert_eq!(
