@@ -148,6 +148,47 @@ async fn a_crash_between_the_sellsy_create_and_the_state_write_still_gives_one_i
 }
 
 #[tokio::test]
+async fn a_crashed_create_is_found_even_after_the_orders_email_and_date_changed() {
+    // Failed before the invoice carried its identity: recovery searched by the customer's (new) email and
+    // the order's (new) date, found nothing and created a second invoice.
+    let mut app = TestApp::spawn(Options {
+        crash_at: Some("after-document-create"),
+        ..Options::default()
+    })
+    .await;
+    let id = app.woo.create_order(french_order("before@example.fr"));
+    let reference = app.reference(id);
+    assert!(
+        app.wait_exit(WAIT).await,
+        "the process did not reach the crash point:\n{}",
+        app.logs()
+    );
+    assert_eq!(app.invoices_for(&reference).len(), 1);
+
+    // While the connector is down, the merchant corrects the email and the payment date.
+    app.woo.update_order(
+        id,
+        json!({"billing": {"email": "after@example.fr"},
+               "date_paid_gmt": "2026-11-23T10:00:00", "date_paid": "2026-11-23T11:00:00"}),
+    );
+    app.start(&Options::default()).await;
+    app.wait_until("the invoice link after restart", WAIT, |a| {
+        a.order_meta(id, "woosellsy.invoice_id").is_some()
+    })
+    .await;
+    let invoices = app.sellsy.invoices();
+    assert_eq!(
+        invoices.len(),
+        1,
+        "a second invoice was created after the crash"
+    );
+    assert_eq!(
+        app.order_meta(id, "woosellsy.invoice_id").unwrap(),
+        json!(invoices[0]["id"].to_string())
+    );
+}
+
+#[tokio::test]
 async fn unpaid_orders_get_nothing_until_they_are_paid() {
     let app = TestApp::spawn(Options::default()).await;
     let mut order = french_order("later@example.fr");

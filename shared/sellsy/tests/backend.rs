@@ -137,16 +137,29 @@ fn handle(world: &Mutex<World>, r: &Recorded) -> Reply {
             let id = w.id();
             let mut created = invoice(id, r.body["order_reference"].as_str().unwrap_or(""));
             created["related"] = r.body["related"].clone();
+            created["note"] = r.body["note"].clone();
+            created["created"] = json!(chrono::Utc::now().to_rfc3339());
             w.invoices.push(created.clone());
             Reply::created(created)
         }
         ("POST", ["invoices", "search"]) => {
-            let related = &r.body["filters"]["related_objects"][0];
-            let date = r.body["filters"]["date"]["start"].clone();
+            let f = &r.body["filters"];
+            let related = &f["related_objects"][0];
+            let date = &f["date"]["start"];
+            let time = |v: &Value| {
+                v.as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            };
+            let since = time(&f["created"]["start"]);
             let all: Vec<Value> = w
                 .invoices
                 .iter()
-                .filter(|i| i["related"][0] == *related && i["date"] == date)
+                .filter(|i| {
+                    (related.is_null() || i["related"][0] == *related)
+                        && (date.is_null() || i["date"] == *date)
+                        && (f["created"].is_null()
+                            || time(&i["created"]).is_some_and(|c| since.is_none_or(|s| c >= s)))
+                })
                 .cloned()
                 .collect();
             let size = if w.invoice_page == 0 {
@@ -263,7 +276,7 @@ async fn a_new_customer_gets_a_client_record_an_address_an_item_and_the_invoice(
                 {"type": "single", "reference": "SHIPPING", "description": "Colissimo", "quantity": "1",
                  "unit_amount": "5.00", "tax_id": 10}
             ],
-            "note": "Coupon SUMMER appliqué"
+            "note": "Référence connecteur : woosellsy:shop-1:1042<br />Coupon SUMMER appliqué"
         })
     );
     assert_eq!(
@@ -654,8 +667,21 @@ async fn a_quota_that_stays_exhausted_is_a_transient_error() {
     );
 }
 
+/// An invoice of the customer as an earlier version made it (no identity) or as another connector or order
+/// made it (`identity`).
+fn invoice_with(id: u64, reference: &str, identity: Option<&str>) -> Value {
+    let mut i = invoice(id, reference);
+    if let Some(identity) = identity {
+        i["note"] = json!(format!(
+            "Référence connecteur : {identity}<br />Coupon SUMMER appliqué"
+        ));
+    }
+    i
+}
+
 #[tokio::test]
-async fn find_document_matches_the_order_reference_among_the_customers_invoices() {
+async fn find_document_adopts_an_invoice_without_identity_only_when_it_is_the_only_candidate() {
+    // Made before invoices carried their identity: found by customer, date and order reference, as before.
     let mut w = existing_customer();
     w.invoice_page = 2;
     for (id, reference) in [
@@ -667,7 +693,7 @@ async fn find_document_matches_the_order_reference_among_the_customers_invoices(
     ] {
         w.invoices.push(invoice(id, reference));
     }
-    let (stub, _world, backend) = start(w).await;
+    let (stub, world, backend) = start(w).await;
     let found = backend
         .find_document(&plan(), &MemCache::default())
         .await
@@ -677,11 +703,15 @@ async fn find_document_matches_the_order_reference_among_the_customers_invoices(
     assert_eq!(found.number.as_deref(), Some("FAC-804"));
     assert_eq!(found.url.as_deref(), Some("https://sellsy.example/pub/804"));
     let searches = stub.requests_to("POST", "/invoices/search");
-    assert_eq!(searches.len(), 2, "the match is on the second page");
+    assert_eq!(
+        searches.len(),
+        3,
+        "every page is read: one with our identity may come later"
+    );
     assert_eq!(
         searches[0].body,
-        json!({"filters": {"related_objects": [{"type": "individual", "id": 6657}],
-                           "date": {"start": "2024-06-01", "end": "2024-06-01"}}})
+        json!({"filters": {"related_objects": [{"type": "individual", "id": 6657}]}}),
+        "no attempt time known: the customer's invoices of any date"
     );
     assert_eq!(
         searches[1].query.get("offset").map(String::as_str),
@@ -696,6 +726,75 @@ async fn find_document_matches_the_order_reference_among_the_customers_invoices(
             .await
             .unwrap(),
         None
+    );
+
+    // Two of them: ambiguous, none is adopted.
+    world.lock().unwrap().invoices.push(invoice(806, "WC-1042"));
+    assert_eq!(
+        backend
+            .find_document(&plan(), &MemCache::default())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn find_document_never_adopts_an_invoice_with_another_identity() {
+    // Failed before this change: another connector's WC-1042 of the same customer and date was adopted.
+    let mut w = existing_customer();
+    w.invoices
+        .push(invoice_with(801, "WC-1042", Some("woosellsy:shop-2:1042")));
+    w.invoices
+        .push(invoice_with(802, "WC-1042", Some("woosellsy:shop-1:10420")));
+    let (_stub, world, backend) = start(w).await;
+    assert_eq!(
+        backend
+            .find_document(&plan(), &MemCache::default())
+            .await
+            .unwrap(),
+        None
+    );
+    // Ours is found whatever its reference or date now say.
+    let mut ours = invoice_with(803, "WC-renamed", Some("woosellsy:shop-1:1042"));
+    ours["date"] = json!("2024-05-30");
+    world.lock().unwrap().invoices.push(ours);
+    let found = backend
+        .find_document(&plan(), &MemCache::default())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, "803");
+}
+
+#[tokio::test]
+async fn find_document_after_an_attempt_lists_the_invoices_created_since_and_matches_the_identity()
+{
+    let (stub, _world, backend) = start(World::default()).await;
+    let cache = MemCache::default();
+    let before = chrono::Utc::now();
+    let created = backend.create_document(&plan(), &cache).await.unwrap();
+    // The order's customer changed email and its date moved: the search depends on neither.
+    let mut changed = plan();
+    changed.customer.email = "jean.martin@new.example".into();
+    changed.date = changed.date.succ_opt().unwrap();
+    let found = backend.find_document(&changed, &cache).await.unwrap();
+    assert_eq!(found, Some(created));
+    let searches = stub.requests_to("POST", "/invoices/search");
+    assert_eq!(searches.len(), 1, "{searches:?}");
+    let start = searches[0].body["filters"]["created"]["start"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = chrono::DateTime::parse_from_rfc3339(&start).unwrap();
+    assert!(
+        start <= before && start > before - chrono::Duration::hours(2),
+        "{start}"
+    );
+    assert_eq!(
+        searches[0].body["filters"].as_object().unwrap().len(),
+        1,
+        "created only: {searches:?}"
     );
 }
 

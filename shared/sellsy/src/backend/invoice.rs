@@ -1,12 +1,31 @@
 //! One Sellsy invoice per plan: the `NewInvoice` with its rows and note, the optional compute check,
 //! Sellsy's figures compared with WooCommerce's, and the search for an invoice already made for the
-//! order (Sellsy cannot filter on the order reference, so it is compared here).
+//! order.
+//!
+//! # Which invoice is ours
+//!
+//! Each invoice carries its **identity**, `woosellsy:<connector id>:<WooCommerce order id>`, on the first
+//! line of its note, written in the create request itself (so no invoice exists without it). The order
+//! reference (`WC-1042`) is for people: two connectors sharing a Sellsy account can both have a
+//! `WC-1042`, and the number can be customised; the order's date and the customer's email can change
+//! between a crashed create and its recovery. None of those decide.
+//!
+//! Sellsy's invoice search (spec 2.264) filters on none of `order_reference`, the note or custom fields, so
+//! the identity is compared here, on invoices narrowed by a documented filter that depends on neither the
+//! order's date nor its customer: `created` (Sellsy's creation time). Before creating, the backend records
+//! in the connector's id cache when it first tried to create the order's invoice
+//! ([`SellsyBackend::note_create_attempt`]); recovery lists the invoices Sellsy created since then (less a
+//! margin for clock skew), stops at the one with our identity and never adopts one with another identity.
+//! Without that record (expired, or a create made by an older version), the customer's invoices are
+//! searched instead (any date), and an invoice without any identity — made before invoices carried one —
+//! is adopted only when it is the only one of this customer, date and order reference.
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use woosellsy_domain::{DocumentKind, DocumentPlan, LineDiscount, LineSource, PlanLine};
-use woosellsy_ports::{DocumentRef, IdCache, PortError, PortResult};
+use woosellsy_ports::{DocumentRef, IdCache, IdKind, PortError, PortResult};
 
 use super::items::ItemRef;
 use super::taxes::TaxBook;
@@ -14,9 +33,9 @@ use super::text::{tidy, truncate};
 use super::{SellsyBackend, port_error};
 use crate::client::Error;
 use crate::client::types::{
-    CatalogRelated, CatalogRow, DateRange, DiscountType, DocumentTax, Invoice, InvoiceFilters,
-    NewInvoice, Related, Row, RowDiscount, SingleRow, THIRD_PARTY_CLIENT, THIRD_PARTY_PROSPECT,
-    ThirdPartySummary,
+    CatalogRelated, CatalogRow, CreatedRange, DateRange, DiscountType, DocumentTax, Invoice,
+    InvoiceFilters, NewInvoice, Related, Row, RowDiscount, SingleRow, THIRD_PARTY_CLIENT,
+    THIRD_PARTY_PROSPECT, ThirdPartySummary,
 };
 
 /// Maximum lengths Sellsy enforces on what the backend sends.
@@ -26,6 +45,38 @@ const ROW_REFERENCE_MAX: usize = 250;
 
 fn order_reference(plan: &DocumentPlan) -> String {
     truncate(plan.order_reference.trim(), ORDER_REFERENCE_MAX)
+}
+
+/// What starts an identity in a note.
+const IDENTITY_TAG: &str = "woosellsy:";
+/// How much earlier than our first create attempt Sellsy's clock may date the invoice.
+const CLOCK_MARGIN: chrono::Duration = chrono::Duration::hours(1);
+
+/// The identity of the plan's document: `woosellsy:<connector>:<order id>`. Connector ids are
+/// `[a-z0-9_-]`, so the text after the tag reads back unambiguously. `None` for a plan without connector.
+fn identity(plan: &DocumentPlan) -> Option<String> {
+    plan.connector
+        .as_ref()
+        .map(|c| format!("{IDENTITY_TAG}{}:{}", c.as_str(), plan.order_id.0))
+}
+
+/// The identity written on an invoice: the first one in its note (ours is the note's first line, so the
+/// customer's note, printed after it, cannot supply one). `None` for an invoice made without identity.
+fn identity_on(invoice: &Invoice) -> Option<&str> {
+    let note = invoice.note.as_deref()?;
+    let at = note.find(IDENTITY_TAG)?;
+    let rest = &note[at + IDENTITY_TAG.len()..];
+    let len = rest
+        .find(|c: char| {
+            !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_' || c == ':')
+        })
+        .unwrap_or(rest.len());
+    Some(&note[at..at + IDENTITY_TAG.len() + len])
+}
+
+/// The key, in the connector's id cache, of when the invoice of the plan's order was first tried.
+fn attempt_key(plan: &DocumentPlan) -> String {
+    format!("invoice-create-attempt:{}", plan.order_id.0)
 }
 
 /// What is printed on a row: the name, then the longer description when there is one.
@@ -63,18 +114,24 @@ fn row_discount(d: Option<LineDiscount>) -> Option<RowDiscount> {
     })
 }
 
-/// `note` is HTML in Sellsy: escape the notes and put one per line.
-fn note_html(notes: &[String]) -> Option<String> {
-    let lines: Vec<String> = notes
-        .iter()
-        .map(|n| n.trim())
-        .filter(|n| !n.is_empty())
-        .map(|n| {
-            n.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-                .replace('\n', "<br />")
-        })
+/// `note` is HTML in Sellsy: the identity first (never cut by the length limit, and before anything a
+/// customer wrote), then the notes escaped, one per line.
+fn note_html(identity: Option<&str>, notes: &[String]) -> Option<String> {
+    let identity = identity.map(|id| format!("Référence connecteur : {id}"));
+    let lines: Vec<String> = identity
+        .into_iter()
+        .chain(
+            notes
+                .iter()
+                .map(|n| n.trim())
+                .filter(|n| !n.is_empty())
+                .map(|n| {
+                    n.replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;")
+                        .replace('\n', "<br />")
+                }),
+        )
         .collect();
     if lines.is_empty() {
         None
@@ -200,7 +257,7 @@ impl SellsyBackend {
             invoicing_address_id: Some(invoicing_address_id),
             delivery_address_id: Some(delivery_address_id),
             rows,
-            note: note_html(&plan.notes),
+            note: note_html(identity(plan).as_deref(), &plan.notes),
         };
         if self.verify_with_compute {
             self.check_computed_totals(plan, &body).await?;
@@ -263,11 +320,80 @@ impl SellsyBackend {
         Ok(())
     }
 
+    /// Records, before the invoice is created, when its creation was first tried (kept across attempts,
+    /// its TTL refreshed), so that recovery can list the invoices Sellsy created since. Not best effort:
+    /// without it a crashed create whose order then changed email could not be found, so nothing is
+    /// created when it cannot be written.
+    pub(super) async fn note_create_attempt(
+        &self,
+        plan: &DocumentPlan,
+        cache: &dyn IdCache,
+    ) -> PortResult<()> {
+        if plan.connector.is_none() {
+            return Ok(());
+        }
+        let key = attempt_key(plan);
+        let now = Utc::now();
+        let first = match self.create_attempted_at(plan, cache).await? {
+            Some(earlier) => earlier.min(now),
+            None => now,
+        };
+        cache
+            .put(IdKind::Other, &key, &first.to_rfc3339())
+            .await
+            .map_err(|e| match e {
+                PortError::Permanent { message } => PortError::permanent(format!(
+                    "recording the invoice attempt before creating it: {message}; nothing was created"
+                )),
+                other => other,
+            })
+    }
+
+    async fn create_attempted_at(
+        &self,
+        plan: &DocumentPlan,
+        cache: &dyn IdCache,
+    ) -> PortResult<Option<DateTime<Utc>>> {
+        let Some(value) = cache.get(IdKind::Other, &attempt_key(plan)).await? else {
+            return Ok(None);
+        };
+        match DateTime::parse_from_rfc3339(value.trim()) {
+            Ok(t) => Ok(Some(t.with_timezone(&Utc))),
+            Err(e) => {
+                tracing::warn!(error = %e, "ignoring an unreadable invoice attempt time");
+                Ok(None)
+            }
+        }
+    }
+
     pub(super) async fn find_invoice(
         &self,
         plan: &DocumentPlan,
         cache: &dyn IdCache,
     ) -> PortResult<Option<DocumentRef>> {
+        let ours = identity(plan);
+        let attempted = match &ours {
+            Some(_) => self.create_attempted_at(plan, cache).await?,
+            None => None,
+        };
+        if let (Some(ours), Some(since)) = (&ours, attempted) {
+            let filters = InvoiceFilters {
+                created: Some(CreatedRange::since(since - CLOCK_MARGIN)),
+                ..InvoiceFilters::default()
+            };
+            let found = self
+                .client
+                .find_invoice(&filters, |i| identity_on(i) == Some(ours.as_str()))
+                .await
+                .map_err(|e| port_error("searching Sellsy invoices", e))?;
+            if let Some(found) = found {
+                tracing::info!(order = %plan.order_id, invoice_id = found.id, identity = %ours, "found the invoice by its identity");
+                return Ok(Some(document_ref(&found)));
+            }
+        }
+
+        // The customer's invoices: those with our identity when the attempt time is unknown (any date:
+        // the order's may have changed), and, made before invoices carried one, those without identity.
         let candidates = match self.cached_customer(plan, cache).await? {
             Some(party) => vec![party],
             None => {
@@ -281,28 +407,64 @@ impl SellsyBackend {
             }
         };
         let wanted = order_reference(plan);
+        let day = plan.date.to_string();
+        // Invoices with our identity were already looked for since the first attempt: only the old kind
+        // is left, on the order's date.
+        let any_date = ours.is_some() && attempted.is_none();
+        let mut legacy: Vec<Invoice> = Vec::new();
         for party in candidates {
             let filters = InvoiceFilters {
                 related_objects: vec![Related::from(party)],
-                date: Some(DateRange {
+                date: (!any_date).then_some(DateRange {
                     start: plan.date,
                     end: plan.date,
                 }),
                 ..InvoiceFilters::default()
             };
-            // Sellsy cannot filter on order_reference: compare it here.
             let found = self
                 .client
-                .find_invoice(&filters, |i| {
-                    i.order_reference.as_deref().map(str::trim) == Some(wanted.as_str())
+                .find_invoice(&filters, |i| match identity_on(i) {
+                    // Another connector's or another order's: never ours, whatever its reference says.
+                    Some(theirs) => ours.as_deref() == Some(theirs),
+                    None => {
+                        let same = i.order_reference.as_deref().map(str::trim)
+                            == Some(wanted.as_str())
+                            && i.date.as_deref() == Some(day.as_str());
+                        if same && !legacy.iter().any(|l| l.id == i.id) {
+                            legacy.push(i.clone());
+                        }
+                        false
+                    }
                 })
                 .await
                 .map_err(|e| port_error("searching Sellsy invoices", e))?;
             if let Some(found) = found {
+                tracing::info!(order = %plan.order_id, invoice_id = found.id, "found the invoice by its identity among the customer's");
                 return Ok(Some(document_ref(&found)));
             }
         }
-        Ok(None)
+        match legacy.as_slice() {
+            [] => Ok(None),
+            [one] => {
+                tracing::warn!(
+                    order = %plan.order_id,
+                    invoice_id = one.id,
+                    order_reference = %wanted,
+                    "adopting an invoice without identity (made before invoices carried one): the only one of this customer, date and order reference"
+                );
+                Ok(Some(document_ref(one)))
+            }
+            many => {
+                let ids: Vec<String> = many.iter().map(|i| i.id.to_string()).collect();
+                tracing::warn!(
+                    order = %plan.order_id,
+                    order_reference = %wanted,
+                    invoices = %ids.join(", "),
+                    "several invoices without identity match this customer, date and order reference; adopting none"
+                );
+                Ok(None)
+            }
+        }
     }
 }
 
@@ -313,9 +475,50 @@ mod tests {
     #[test]
     fn notes_are_escaped_html() {
         assert_eq!(
-            note_html(&["Coupon <SUMMER> & co".into(), " ".into(), "a\nb".into()]).as_deref(),
+            note_html(
+                None,
+                &["Coupon <SUMMER> & co".into(), " ".into(), "a\nb".into()]
+            )
+            .as_deref(),
             Some("Coupon &lt;SUMMER&gt; &amp; co<br />a<br />b")
         );
-        assert_eq!(note_html(&[]), None);
+        assert_eq!(note_html(None, &[]), None);
+    }
+
+    fn with_note(note: &str) -> Invoice {
+        Invoice {
+            id: 1,
+            note: Some(note.to_owned()),
+            ..Invoice::default()
+        }
+    }
+
+    #[test]
+    fn the_identity_comes_first_in_the_note_and_reads_back_exactly() {
+        let note = note_html(
+            Some("woosellsy:shop-1:1042"),
+            &["Note du client : woosellsy:shop-2:7".into()],
+        )
+        .unwrap();
+        assert_eq!(
+            note,
+            "Référence connecteur : woosellsy:shop-1:1042<br />Note du client : woosellsy:shop-2:7"
+        );
+        assert_eq!(
+            identity_on(&with_note(&note)),
+            Some("woosellsy:shop-1:1042")
+        );
+        // Sellsy may wrap the HTML: the identity still ends where its characters end.
+        assert_eq!(
+            identity_on(&with_note(
+                "<p>Référence connecteur : woosellsy:shop_a:10421</p>"
+            )),
+            Some("woosellsy:shop_a:10421")
+        );
+        assert_eq!(identity_on(&with_note("Coupon SUMMER")), None);
+        assert_eq!(identity_on(&Invoice::default()), None);
+        // A long note is cut at its end, never the identity.
+        let long = note_html(Some("woosellsy:shop-1:1"), &["x".repeat(70_000)]).unwrap();
+        assert_eq!(identity_on(&with_note(&long)), Some("woosellsy:shop-1:1"));
     }
 }

@@ -70,6 +70,8 @@ impl AccountingBackend for SellsyBackend {
         cache: &dyn IdCache,
     ) -> PortResult<DocumentRef> {
         supported(plan.kind)?;
+        // Before anything is created: what recovery needs to find it (see `invoice.rs`).
+        self.note_create_attempt(plan, cache).await?;
         let counted = stale::Counted::new(cache);
         match self.create_invoice(plan, &counted).await {
             Err(PortError::Permanent { message }) if counted.hits() > 0 => {

@@ -547,6 +547,9 @@ pub struct Invoice {
     pub currency: Option<String>,
     #[serde(default)]
     pub order_reference: Option<String>,
+    /// HTML; the connector writes the document's identity on its first line.
+    #[serde(default)]
+    pub note: Option<String>,
     #[serde(default = "Vec::new")]
     pub related: Vec<Related>,
     #[serde(default)]
@@ -570,19 +573,41 @@ pub struct ComputedInvoice {
     pub currency: Option<String>,
 }
 
+/// `filters.created` of `POST /invoices/search`: date-times with an offset (`2020-01-01T00:00:00+00:00`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreatedRange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+}
+
+impl CreatedRange {
+    /// Invoices created at `start` or later.
+    pub fn since(start: chrono::DateTime<chrono::Utc>) -> Self {
+        CreatedRange {
+            start: Some(start.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)),
+            end: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DateRange {
     pub start: NaiveDate,
     pub end: NaiveDate,
 }
 
-/// `filters` of `POST /invoices/search` (there is no `order_reference` filter).
+/// `filters` of `POST /invoices/search` (there is no filter on `order_reference`, the note or custom fields).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct InvoiceFilters {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related_objects: Vec<Related>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub date: Option<DateRange>,
+    /// When Sellsy created the invoice (its own clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<CreatedRange>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -20,8 +20,8 @@ use secrecy::SecretString;
 use sellsy::client::{CallRetries, Client, ClientConfig};
 use serde_json::{Value, json};
 use woosellsy_domain::{
-    Address, CustomerKind, CustomerPlan, DocumentKind, DocumentPlan, LineSource, OrderId, PlanLine,
-    PlanTax, PlanTotals, TaxSpec,
+    Address, ConnectorId, CustomerKind, CustomerPlan, DocumentKind, DocumentPlan, LineSource,
+    OrderId, PlanLine, PlanTax, PlanTotals, TaxSpec,
 };
 use woosellsy_ports::{IdCache, IdKind, PortResult};
 
@@ -345,6 +345,7 @@ pub fn paris() -> Address {
 pub fn plan() -> DocumentPlan {
     DocumentPlan {
         kind: DocumentKind::Invoice,
+        connector: Some(ConnectorId::parse("shop-1").unwrap()),
         order_id: OrderId(1042),
         order_number: "1042".into(),
         order_reference: "WC-1042".into(),
