@@ -12,7 +12,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use woosellsy_domain::settings::{
-    default_documents, default_reference_prefix, default_sellsy_rps, default_vat_meta_keys,
+    default_documents, default_quota_share, default_reference_prefix, default_vat_meta_keys,
 };
 use woosellsy_domain::{
     ConnectorId, ConnectorSecrets, ConnectorSettings, DocumentKind, Exemption, TaxRounding, WooAuth,
@@ -173,8 +173,12 @@ pub struct SellsyConfig {
     pub token_url: String,
     pub client_id: Option<String>,
     pub client_secret: Option<SecretString>,
-    #[serde(default = "default_sellsy_rps")]
-    pub requests_per_second: u32,
+    /// Optional hard cap on requests per second (the quota headers pace the connector).
+    #[serde(default)]
+    pub requests_per_second: Option<u32>,
+    /// The share of the account's quota this connector uses (0 < share ≤ 1).
+    #[serde(default = "default_quota_share")]
+    pub quota_share: f64,
 }
 
 fn default_listen() -> SocketAddr {
@@ -238,6 +242,12 @@ impl Config {
             }
             if c.documents.is_empty() {
                 return Err(invalid(format!("connector {}: documents is empty", c.id)));
+            }
+            if !(c.sellsy.quota_share > 0.0 && c.sellsy.quota_share <= 1.0) {
+                return Err(invalid(format!(
+                    "connector {}: sellsy.quota_share must be above 0 and at most 1, got {}",
+                    c.id, c.sellsy.quota_share
+                )));
             }
             if let Some(problem) = c.credentials_in_the_clear() {
                 return Err(invalid(format!(
@@ -371,7 +381,8 @@ impl ConnectorConfig {
             zero_rate_exemption: self.zero_rate_exemption,
             vat_meta_keys: self.vat_meta_keys.clone(),
             order_reference_prefix: self.order_reference_prefix.clone(),
-            sellsy_requests_per_second: self.sellsy.requests_per_second.max(1),
+            sellsy_requests_per_second: self.sellsy.requests_per_second.map(|r| r.max(1)),
+            sellsy_quota_share: self.sellsy.quota_share,
             verify_totals_with_sellsy: self.verify_totals_with_sellsy,
             sellsy_tax_rounding: self.sellsy_tax_rounding,
         }

@@ -123,11 +123,14 @@ impl BackendFactory for CappedRate {
         settings: &ConnectorSettings,
         secrets: &ConnectorSecrets,
     ) -> PortResult<Arc<dyn AccountingBackend>> {
-        if settings.sellsy_requests_per_second <= self.max_rps {
+        if settings
+            .sellsy_requests_per_second
+            .is_some_and(|rps| rps <= self.max_rps)
+        {
             return self.inner.backend(settings, secrets);
         }
         let mut capped = settings.clone();
-        capped.sellsy_requests_per_second = self.max_rps;
+        capped.sellsy_requests_per_second = Some(self.max_rps);
         self.inner.backend(&capped, secrets)
     }
 }
@@ -374,7 +377,7 @@ mod tests {
             self.0
                 .lock()
                 .unwrap()
-                .push(settings.sellsy_requests_per_second);
+                .push(settings.sellsy_requests_per_second.unwrap_or(0));
             Ok(Arc::new(NoBackend))
         }
     }
@@ -395,8 +398,10 @@ mod tests {
         .unwrap();
         assert_eq!(settings.id, ConnectorId::parse("shop").unwrap());
         capped.backend(&settings, &secrets).unwrap();
-        settings.sellsy_requests_per_second = 2;
+        settings.sellsy_requests_per_second = Some(2);
         capped.backend(&settings, &secrets).unwrap();
-        assert_eq!(*seen.0.lock().unwrap(), [4, 2]);
+        settings.sellsy_requests_per_second = None;
+        capped.backend(&settings, &secrets).unwrap();
+        assert_eq!(*seen.0.lock().unwrap(), [4, 2, 4]);
     }
 }

@@ -36,9 +36,15 @@ pub struct ConnectorSettings {
     /// Prefix of the document's order reference (`WC-` gives `WC-1042`).
     #[serde(default = "default_reference_prefix")]
     pub order_reference_prefix: String,
-    /// Requests per second the connector allows itself against Sellsy (the account quota is shared).
-    #[serde(default = "default_sellsy_rps")]
-    pub sellsy_requests_per_second: u32,
+    /// A hard cap on requests per second to Sellsy, on top of the pacing by the account's quota.
+    /// None by default: the quota headers pace the connector (a stored `3` from an older version is
+    /// still read, as a cap).
+    #[serde(default)]
+    pub sellsy_requests_per_second: Option<u32>,
+    /// The share of the Sellsy account's quota this connector paces itself to; the rest is left to the
+    /// merchant's other tools (and to other connectors on the same account).
+    #[serde(default = "default_quota_share")]
+    pub sellsy_quota_share: f64,
     /// Before creating a document, ask Sellsy to compute it (`POST /invoices/compute`, one more API
     /// call) and refuse to create it unless Sellsy's totals equal WooCommerce's. The plan is already
     /// checked against our model of Sellsy's arithmetic; this checks it against Sellsy itself.
@@ -99,8 +105,8 @@ pub fn default_reference_prefix() -> String {
     "WC-".to_owned()
 }
 
-pub fn default_sellsy_rps() -> u32 {
-    3
+pub fn default_quota_share() -> f64 {
+    0.8
 }
 
 /// The keys of one connector. Never logged: every secret field is a `SecretString`.

@@ -59,7 +59,7 @@ pub async fn store_connectors_round_trip(store: Arc<dyn Store>) {
     updated.documents = vec![DocumentKind::Invoice];
     updated.zero_rate_exemption = Exemption::Export;
     updated.order_reference_prefix = "CMD-".to_owned();
-    updated.sellsy_requests_per_second = 5;
+    updated.sellsy_requests_per_second = Some(5);
     ok(
         store.put_connector(&updated).await,
         "put_connector(a, updated)",

@@ -28,7 +28,8 @@ struct ClientIdentity {
     token_url: String,
     client_id: String,
     secret_digest: [u8; 32],
-    requests_per_second: u32,
+    requests_per_second: Option<u32>,
+    quota_share_bits: u64,
 }
 
 impl Default for SellsyBackendFactory {
@@ -67,6 +68,7 @@ impl SellsyBackendFactory {
             secret_digest: Sha256::digest(secrets.sellsy_client_secret.expose_secret().as_bytes())
                 .into(),
             requests_per_second: settings.sellsy_requests_per_second,
+            quota_share_bits: settings.sellsy_quota_share.to_bits(),
         };
         let mut clients = self
             .clients
@@ -83,7 +85,8 @@ impl SellsyBackendFactory {
             secrets.sellsy_client_id.clone(),
             SecretString::from(secrets.sellsy_client_secret.expose_secret().to_owned()),
         );
-        config.requests_per_second = settings.sellsy_requests_per_second;
+        config.requests_per_second = settings.sellsy_requests_per_second.unwrap_or(0);
+        config.quota_share = settings.sellsy_quota_share;
         config.retry = self.retry;
         config.timeout = self.timeout;
         let client = Client::new(config)

@@ -4,9 +4,10 @@
 //! counters). Every request:
 //! * carries a bearer token minted with `client_credentials`, cached until `expires_in − 60 s`, minted
 //!   by one task at a time, and re-minted once when the API answers 401;
-//! * waits its turn on a rate limiter (`requests_per_second`; the account's quota is shared with the
-//!   merchant's other tools);
-//! * records the `X-Quota-Remaining-By-*` headers in a [`QuotaSnapshot`];
+//! * waits its turn on the [`pace`]r: a share of the account's own quota, learnt from the
+//!   `X-Quota-Remaining-By-*` headers (which also coordinates several containers), under an optional
+//!   `requests_per_second` cap;
+//! * records those headers in a [`QuotaSnapshot`];
 //! * is retried a bounded number of times on 429 (honouring `Retry-After`) and, when retrying cannot
 //!   create a duplicate, on 5xx and transport failures.
 //!
@@ -16,20 +17,21 @@
 
 mod error;
 mod ops;
+pub mod pace;
 pub mod types;
 
-use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+
+use pace::Pacer;
 
 pub use error::Error;
 pub use ops::{EmailMatch, MAX_PAGE_SIZE};
@@ -44,8 +46,11 @@ pub struct ClientConfig {
     pub token_url: String,
     pub client_id: String,
     pub client_secret: SecretString,
-    /// Requests per second this client allows itself (0 is read as 1).
+    /// A hard cap on requests per second, on top of the quota pacing (0: no cap).
     pub requests_per_second: u32,
+    /// The share of the account's quota this client paces itself to (see [`pace`]); the rest is left
+    /// to the merchant's other tools.
+    pub quota_share: f64,
     pub retry: CallRetries,
     /// Whole-request timeout.
     pub timeout: Duration,
@@ -63,12 +68,16 @@ impl ClientConfig {
             token_url: token_url.into(),
             client_id: client_id.into(),
             client_secret,
-            requests_per_second: 3,
+            requests_per_second: 0,
+            quota_share: DEFAULT_QUOTA_SHARE,
             retry: CallRetries::default(),
             timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
+
+/// The share of the account's quota a connector uses unless configured otherwise.
+pub const DEFAULT_QUOTA_SHARE: f64 = 0.8;
 
 /// A whole request's timeout unless configured otherwise.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -158,7 +167,7 @@ struct Inner {
     client_id: String,
     client_secret: SecretString,
     retry: CallRetries,
-    limiter: DefaultDirectRateLimiter,
+    pacer: Pacer,
     /// Held across a mint, so that concurrent requests wait for one token instead of minting several.
     token: tokio::sync::Mutex<Option<CachedToken>>,
     calls: AtomicU64,
@@ -206,7 +215,6 @@ impl Client {
             .user_agent(concat!("woosellsy/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?;
-        let rps = NonZeroU32::new(config.requests_per_second).unwrap_or(NonZeroU32::MIN);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -215,7 +223,10 @@ impl Client {
                 client_id: config.client_id,
                 client_secret: config.client_secret,
                 retry: config.retry,
-                limiter: RateLimiter::direct(Quota::per_second(rps)),
+                pacer: Pacer::new(
+                    config.quota_share,
+                    Some(config.requests_per_second).filter(|r| *r > 0),
+                ),
                 token: tokio::sync::Mutex::new(None),
                 calls: AtomicU64::new(0),
                 token_calls: AtomicU64::new(0),
@@ -398,7 +409,18 @@ impl Client {
         let mut reminted = false;
         loop {
             let token = self.bearer().await?;
-            self.inner.limiter.until_ready().await;
+            if let Err(wait) = self.inner.pacer.ready(policy.max_wait).await {
+                // The account's quota (minus the other tools' share) is spent for longer than a
+                // request may wait: nothing was sent, the caller retries after the window.
+                return Err(Error::Api {
+                    status: 429,
+                    message: "the account's API quota is spent for now (paced locally, not sent)"
+                        .to_owned(),
+                    context: None,
+                    details: Default::default(),
+                    retry_after: Some(wait),
+                });
+            }
             self.inner.calls.fetch_add(1, Ordering::Relaxed);
             let mut req = self
                 .inner
@@ -428,6 +450,7 @@ impl Client {
             };
             let status = resp.status();
             let quota = QuotaSnapshot::from_headers(resp.headers());
+            self.inner.pacer.observe(quota, tokio::time::Instant::now());
             if !quota.is_empty()
                 && let Ok(mut q) = self.inner.quota.lock()
             {
