@@ -1,7 +1,12 @@
 //! WordPress's error format (`WP_Error` as the REST server renders it) and PHP-faithful JSON answers:
 //! what every route answers with when something is wrong.
 
-use super::*;
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Map, Value, json};
+
+use crate::store::Invalid;
 
 /// A `WP_Error` as the REST server renders it.
 #[derive(Debug)]
@@ -52,6 +57,51 @@ impl WpError {
     pub(super) fn invalid_id(code: &'static str, status: StatusCode) -> Self {
         WpError::new(status, code, "Invalid ID.")
     }
+
+    fn no_route() -> Self {
+        WpError::new(
+            StatusCode::NOT_FOUND,
+            "rest_no_route",
+            "No route was found matching the URL and request method.",
+        )
+    }
+
+    // WooCommerce's permission checks word their refusal by action, whatever the resource.
+
+    pub(super) fn cannot_list() -> Self {
+        WpError::forbidden(
+            "woocommerce_rest_cannot_view",
+            "Sorry, you cannot list resources.",
+        )
+    }
+
+    pub(super) fn cannot_view() -> Self {
+        WpError::forbidden(
+            "woocommerce_rest_cannot_view",
+            "Sorry, you cannot view this resource.",
+        )
+    }
+
+    pub(super) fn cannot_create() -> Self {
+        WpError::forbidden(
+            "woocommerce_rest_cannot_create",
+            "Sorry, you are not allowed to create resources.",
+        )
+    }
+
+    pub(super) fn cannot_edit() -> Self {
+        WpError::forbidden(
+            "woocommerce_rest_cannot_edit",
+            "Sorry, you are not allowed to edit this resource.",
+        )
+    }
+
+    pub(super) fn cannot_delete() -> Self {
+        WpError::forbidden(
+            "woocommerce_rest_cannot_delete",
+            "Sorry, you are not allowed to delete this resource.",
+        )
+    }
 }
 
 impl IntoResponse for WpError {
@@ -65,33 +115,36 @@ impl IntoResponse for WpError {
 }
 
 pub(super) fn php_json(status: StatusCode, body: &Value) -> Response {
-    let mut response = Response::new(Body::from(woocommerce::php_json::encode(body)));
+    respond(
+        status,
+        "application/json; charset=UTF-8",
+        woocommerce::php_json::encode(body),
+    )
+}
+
+pub(super) fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Body>,
+) -> Response {
+    let mut response = Response::new(body.into());
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=UTF-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
 pub(super) type Handled = Result<Response, WpError>;
 
 pub(super) async fn no_route() -> WpError {
-    WpError::new(
-        StatusCode::NOT_FOUND,
-        "rest_no_route",
-        "No route was found matching the URL and request method.",
-    )
+    WpError::no_route()
 }
 
 /// Route ids are `(?P<id>[\d]+)`: anything else does not match the route at all.
 pub(super) fn route_id(raw: &str) -> Result<u64, WpError> {
     if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(WpError::new(
-            StatusCode::NOT_FOUND,
-            "rest_no_route",
-            "No route was found matching the URL and request method.",
-        ));
+        return Err(WpError::no_route());
     }
     raw.parse()
         .map_err(|_| WpError::invalid_id("woocommerce_rest_invalid_id", StatusCode::NOT_FOUND))

@@ -14,45 +14,25 @@ mod products;
 mod system;
 mod webhooks;
 
-use errors::*;
-use orders::*;
-use params::*;
-use pipeline::*;
-use products::*;
-use system::*;
-use webhooks::*;
-
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{Extension, Path, RawQuery, Request, State};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::middleware;
 use axum::routing::get;
-use chrono::{Duration, NaiveDateTime};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use serde_json::{Map, Value, json};
 
 use crate::Inner;
-use crate::auth::{self, ApiKey, AuthRequest, Site};
-use crate::delivery;
-use crate::hooks;
-use crate::model::{HttpRequest, RestWrite, WebhookStatus};
-use crate::php::{Param, Params};
-use crate::store::{
-    Invalid, MAX_LOGGED_REQUESTS, SITE_UTC_OFFSET_SECS, date_of, generate_secret, php_list,
-    str_field, validate_order_patch,
-};
+use errors::no_route;
+use orders::{delete_order, get_order, list_orders, update_order};
+use products::{get_product, get_variation, list_products, update_product, update_variation};
+use system::{index, system_status};
+use webhooks::{create_webhook, delete_webhook, get_webhook, list_webhooks, update_webhook};
 
-pub(super) const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-pub(super) const ORDERBY: [&str; 6] = ["date", "id", "include", "title", "slug", "modified"];
-
-pub(super) type Shared = State<Arc<Inner>>;
+type Shared = State<Arc<Inner>>;
 
 /// Whether the WooCommerce authenticator recognised the API key for this request.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Authed(pub(super) bool);
+struct Authed(bool);
 
 pub fn router(inner: Arc<Inner>) -> Router {
     let wc = Router::new()
@@ -104,5 +84,5 @@ pub fn router(inner: Arc<Inner>) -> Router {
     // rewrites the `?rest_route=` form to the `/wp-json` path the routes above match.
     Router::new()
         .fallback_service(rest)
-        .layer(middleware::from_fn_with_state(inner, wc_pipeline))
+        .layer(middleware::from_fn_with_state(inner, pipeline::wc_pipeline))
 }

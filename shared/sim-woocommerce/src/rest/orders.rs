@@ -1,7 +1,22 @@
 //! `/orders` and `/orders/{id}`: list (filters, ordering, pagination), read, update (meta data, status)
 //! and delete (trash or force).
 
-use super::*;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, RawQuery, State};
+use chrono::{Duration, NaiveDateTime};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value};
+
+use super::errors::{Handled, WpError, php_json, route_id};
+use super::params::{
+    bool_param, date_param, enum_param, id_list, int_param, page_slice, paginated,
+};
+use super::pipeline::body_params;
+use super::{Authed, Shared};
+use crate::php::Params;
+use crate::store::{SITE_UTC_OFFSET_SECS, date_of, str_field, validate_order_patch};
+
+const ORDERBY: [&str; 6] = ["date", "id", "include", "title", "slug", "modified"];
 
 pub(super) async fn list_orders(
     State(inner): Shared,
@@ -27,10 +42,7 @@ pub(super) async fn list_orders(
         return Err(WpError::invalid_params(errors));
     }
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot list resources.",
-        ));
+        return Err(WpError::cannot_list());
     }
     let statuses: Vec<String> = params
         .get("status")
@@ -119,10 +131,7 @@ pub(super) async fn get_order(
             "woocommerce_rest_shop_order_invalid_id",
             StatusCode::NOT_FOUND,
         )),
-        Some(_) if !auth.0 => Err(WpError::forbidden(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot view this resource.",
-        )),
+        Some(_) if !auth.0 => Err(WpError::cannot_view()),
         Some(order) => Ok(php_json(StatusCode::OK, &order)),
     }
 }
@@ -145,10 +154,7 @@ pub(super) async fn update_order(
         ));
     }
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_edit",
-            "Sorry, you are not allowed to edit this resource.",
-        ));
+        return Err(WpError::cannot_edit());
     }
     match st.rest_update_order(id, patch) {
         Err(invalid) => Err(WpError::invalid_params(vec![invalid])),
@@ -188,10 +194,7 @@ pub(super) async fn delete_order(
         ));
     };
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_delete",
-            "Sorry, you are not allowed to delete this resource.",
-        ));
+        return Err(WpError::cannot_delete());
     }
     if force {
         // Permanent deletion fires no trash hook, hence no `order.deleted`.

@@ -1,7 +1,15 @@
 //! Argument validation the way WordPress's REST server does it (integers, enums, booleans, dates in the
 //! site's timezone, id lists), and list pagination with its `X-WP-Total*` and `Link` headers.
 
-use super::*;
+use axum::response::Response;
+use chrono::{Duration, NaiveDateTime};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::Value;
+
+use super::errors::php_json;
+use crate::Inner;
+use crate::php::{Param, Params};
+use crate::store::{Invalid, SITE_UTC_OFFSET_SECS, php_list};
 
 pub(super) fn int_param(
     params: &Params,
@@ -235,4 +243,35 @@ pub(super) fn page_slice<T: Clone>(
             .saturating_mul(per_page),
     };
     items.iter().skip(start).take(per_page).cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_dates_are_read_in_the_site_timezone() {
+        let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap();
+        // No suffix: already site-local wall time.
+        assert_eq!(
+            parse_rest_date("2024-05-01T10:00:00"),
+            Some(local("2024-05-01T10:00:00"))
+        );
+        // `Z` / offsets are converted to site-local (UTC+2).
+        assert_eq!(
+            parse_rest_date("2024-05-01T10:00:00Z"),
+            Some(local("2024-05-01T12:00:00"))
+        );
+        assert_eq!(
+            parse_rest_date("2024-05-01T10:00:00.123+02:00"),
+            Some(local("2024-05-01T10:00:00"))
+        );
+        assert_eq!(
+            parse_rest_date("2024-05-01 10:00:00-0100"),
+            Some(local("2024-05-01T13:00:00"))
+        );
+        assert_eq!(parse_rest_date("2024-05-01"), None);
+        assert_eq!(parse_rest_date("2024-05-01T10:00:00+2"), None);
+        assert_eq!(parse_rest_date("yesterday at noon!!"), None);
+    }
 }

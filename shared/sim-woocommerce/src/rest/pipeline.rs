@@ -2,7 +2,24 @@
 //! or `?rest_route=`), authentication (before routing, as WordPress runs it), the request and write logs,
 //! and the body's parameters.
 
-use super::*;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, Method, StatusCode, header};
+use serde_json::{Map, Value, json};
+
+use super::errors::{WpError, no_route, respond};
+use super::{Authed, Shared};
+use crate::Inner;
+use crate::auth::{self, ApiKey, AuthRequest, Site};
+use crate::model::{HttpRequest, RestWrite};
+use crate::php::{Param, Params};
+use crate::store::MAX_LOGGED_REQUESTS;
+
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 /// Every request: the request log, then the URL form (`/wp-json/…`, or `rest_route=` on the home
 /// page, as `rest_api_loaded()` reads it), then for `wc/…` routes authentication (before routing, as
@@ -28,7 +45,7 @@ pub(super) async fn wc_pipeline(State(inner): Shared, request: Request, next: Ne
 
 /// The site's home page answers `?rest_route=` (the form `rest_url()` gives with plain permalinks);
 /// with plain permalinks `/wp-json/…` is not rewritten to WordPress and the web server answers 404.
-pub(super) async fn serve(inner: &Arc<Inner>, mut request: Request, next: Next) -> Response {
+async fn serve(inner: &Arc<Inner>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or_default().to_owned();
     let is_wp_json = path == "/wp-json" || path.starts_with("/wp-json/");
@@ -124,7 +141,7 @@ pub(super) async fn serve(inner: &Arc<Inner>, mut request: Request, next: Next) 
 /// `Some((route, other query))` when `path` is the home page (`/` or `/index.php`) and the query has
 /// a non-empty `rest_route`; the other parameters keep their raw encoding. WordPress takes the last
 /// `rest_route` (PHP `$_GET`) and drops a trailing slash (`untrailingslashit`), `/` itself excepted.
-pub(super) fn rest_route(path: &str, query: &str) -> Option<(String, String)> {
+fn rest_route(path: &str, query: &str) -> Option<(String, String)> {
     if path != "/" && path != "/index.php" {
         return None;
     }
@@ -160,18 +177,12 @@ pub(super) fn rest_route(path: &str, query: &str) -> Option<(String, String)> {
 }
 
 /// What Apache answers for `/wp-json/…` when WordPress's rewrite rules are off (plain permalinks).
-pub(super) fn not_found_page() -> Response {
+fn not_found_page() -> Response {
     let body = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n";
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::NOT_FOUND;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=iso-8859-1"),
-    );
-    response
+    respond(StatusCode::NOT_FOUND, "text/html; charset=iso-8859-1", body)
 }
 
-pub(super) fn content_type(headers: &HeaderMap) -> String {
+fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -1,6 +1,19 @@
 //! `/products`, `/products/{id}` and `/products/{pid}/variations/{id}`: lookups by SKU and stock updates.
 
-use super::*;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, RawQuery, State};
+use http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value};
+
+use super::errors::{Handled, WpError, php_json, route_id};
+use super::params::{enum_param, int_param, page_slice, paginated};
+use super::pipeline::body_params;
+use super::{Authed, Shared};
+use crate::Inner;
+use crate::php::Params;
+use crate::store::str_field;
 
 pub(super) async fn list_products(
     State(inner): Shared,
@@ -17,10 +30,7 @@ pub(super) async fn list_products(
         return Err(WpError::invalid_params(errors));
     }
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot list resources.",
-        ));
+        return Err(WpError::cannot_list());
     }
     let st = inner.lock();
     let mut ids: Vec<u64> = match params.get_str("sku").filter(|s| !s.is_empty()) {
@@ -59,10 +69,7 @@ pub(super) async fn get_product(
             "woocommerce_rest_product_invalid_id",
             StatusCode::NOT_FOUND,
         )),
-        Some(_) if !auth.0 => Err(WpError::forbidden(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot view this resource.",
-        )),
+        Some(_) if !auth.0 => Err(WpError::cannot_view()),
         Some(p) => Ok(php_json(StatusCode::OK, &p)),
     }
 }
@@ -89,17 +96,14 @@ pub(super) async fn get_variation(
     let found = st
         .products
         .get(&id)
-        .filter(|v| v.get("parent_id").and_then(Value::as_u64) == Some(pid))
+        .filter(|v| is_variation_of(v, pid))
         .and_then(|_| st.render_product(id, true));
     match found {
         None => Err(WpError::invalid_id(
             "woocommerce_rest_product_variation_invalid_id",
             StatusCode::NOT_FOUND,
         )),
-        Some(_) if !auth.0 => Err(WpError::forbidden(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot view this resource.",
-        )),
+        Some(_) if !auth.0 => Err(WpError::cannot_view()),
         Some(v) => Ok(php_json(StatusCode::OK, &v)),
     }
 }
@@ -116,7 +120,7 @@ pub(super) async fn update_variation(
     write_product(&inner, auth, id, Some(pid), patch)
 }
 
-pub(super) fn write_product(
+fn write_product(
     inner: &Arc<Inner>,
     auth: Authed,
     id: u64,
@@ -129,17 +133,15 @@ pub(super) fn write_product(
         "woocommerce_rest_product_invalid_id"
     };
     let mut st = inner.lock();
-    let exists = st.products.get(&id).is_some_and(|p| {
-        parent.is_none_or(|pid| p.get("parent_id").and_then(Value::as_u64) == Some(pid))
-    });
+    let exists = st
+        .products
+        .get(&id)
+        .is_some_and(|p| parent.is_none_or(|pid| is_variation_of(p, pid)));
     if !exists {
         return Err(WpError::invalid_id(code, StatusCode::BAD_REQUEST));
     }
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_edit",
-            "Sorry, you are not allowed to edit this resource.",
-        ));
+        return Err(WpError::cannot_edit());
     }
     match st.rest_update_product(id, patch) {
         Err(invalid) => Err(WpError::invalid_params(vec![invalid])),
@@ -154,4 +156,9 @@ pub(super) fn write_product(
             Ok(php_json(StatusCode::OK, &view))
         }
     }
+}
+
+/// A variation is only reachable under its own parent's route.
+fn is_variation_of(product: &Map<String, Value>, parent: u64) -> bool {
+    product.get("parent_id").and_then(Value::as_u64) == Some(parent)
 }

@@ -1,16 +1,20 @@
 //! `/system_status` and the site index (`GET /wp-json/`), where the store's settings and timezone live.
 
-use super::*;
+use axum::extract::{Extension, State};
+use axum::response::Response;
+use http::StatusCode;
+use serde_json::json;
+
+use super::errors::{Handled, WpError, php_json};
+use super::{Authed, Shared};
+use crate::store::SITE_UTC_OFFSET_SECS;
 
 pub(super) async fn system_status(
     State(inner): Shared,
     Extension(auth): Extension<Authed>,
 ) -> Handled {
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot view this resource.",
-        ));
+        return Err(WpError::cannot_view());
     }
     let home = &inner.home;
     let body = json!({
@@ -78,43 +82,4 @@ pub(super) async fn index(State(inner): Shared) -> Response {
         "routes": {},
     });
     php_json(StatusCode::OK, &body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rest_dates_are_read_in_the_site_timezone() {
-        let local = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").unwrap();
-        // No suffix: already site-local wall time.
-        assert_eq!(
-            parse_rest_date("2024-05-01T10:00:00"),
-            Some(local("2024-05-01T10:00:00"))
-        );
-        // `Z` / offsets are converted to site-local (UTC+2).
-        assert_eq!(
-            parse_rest_date("2024-05-01T10:00:00Z"),
-            Some(local("2024-05-01T12:00:00"))
-        );
-        assert_eq!(
-            parse_rest_date("2024-05-01T10:00:00.123+02:00"),
-            Some(local("2024-05-01T10:00:00"))
-        );
-        assert_eq!(
-            parse_rest_date("2024-05-01 10:00:00-0100"),
-            Some(local("2024-05-01T13:00:00"))
-        );
-        assert_eq!(parse_rest_date("2024-05-01"), None);
-        assert_eq!(parse_rest_date("2024-05-01T10:00:00+2"), None);
-        assert_eq!(parse_rest_date("yesterday at noon!!"), None);
-    }
-
-    #[test]
-    fn delivery_urls_must_be_http_or_https() {
-        assert!(is_valid_delivery_url("http://127.0.0.1:9000/hook"));
-        assert!(is_valid_delivery_url("https://example.com/"));
-        assert!(!is_valid_delivery_url("ftp://example.com/"));
-        assert!(!is_valid_delivery_url("example.com"));
-    }
 }

@@ -1,7 +1,21 @@
 //! `/webhooks` and `/webhooks/{id}`: the webhooks a connector registers and watches (create, read,
 //! update, delete), validated as WooCommerce does.
 
-use super::*;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, RawQuery, State};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::errors::{Handled, WpError, php_json, route_id};
+use super::params::{enum_param, int_param, page_slice, paginated};
+use super::pipeline::body_params;
+use super::{Authed, Shared};
+use crate::Inner;
+use crate::delivery;
+use crate::hooks;
+use crate::model::WebhookStatus;
+use crate::php::Params;
+use crate::store::{Invalid, generate_secret};
 
 pub(super) async fn list_webhooks(
     State(inner): Shared,
@@ -25,10 +39,7 @@ pub(super) async fn list_webhooks(
         return Err(WpError::invalid_params(errors));
     }
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot list resources.",
-        ));
+        return Err(WpError::cannot_list());
     }
     let st = inner.lock();
     let mut hooks: Vec<Value> = st
@@ -55,16 +66,9 @@ pub(super) async fn get_webhook(
 ) -> Handled {
     let id = route_id(&id)?;
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_view",
-            "Sorry, you cannot view this resource.",
-        ));
+        return Err(WpError::cannot_view());
     }
-    let found = inner
-        .lock()
-        .webhooks
-        .get(&id)
-        .map(|w| w.to_rest(&inner.home));
+    let found = view(&inner, id);
     found.map(|w| php_json(StatusCode::OK, &w)).ok_or_else(|| {
         WpError::invalid_id(
             "woocommerce_rest_shop_webhook_invalid_id",
@@ -73,7 +77,16 @@ pub(super) async fn get_webhook(
     })
 }
 
-pub(super) fn invalid_topic() -> WpError {
+/// The webhook as the REST API shows it, read under a lock of its own (not held across a ping).
+fn view(inner: &Inner, id: u64) -> Option<Value> {
+    inner
+        .lock()
+        .webhooks
+        .get(&id)
+        .map(|w| w.to_rest(&inner.home))
+}
+
+fn invalid_topic() -> WpError {
     WpError::new(
         StatusCode::BAD_REQUEST,
         "woocommerce_rest_shop_webhook_invalid_topic",
@@ -81,7 +94,7 @@ pub(super) fn invalid_topic() -> WpError {
     )
 }
 
-pub(super) fn invalid_url() -> WpError {
+fn invalid_url() -> WpError {
     WpError::new(
         StatusCode::BAD_REQUEST,
         "woocommerce_rest_shop_webhook_invalid_delivery_url",
@@ -90,7 +103,7 @@ pub(super) fn invalid_url() -> WpError {
 }
 
 /// `wc_is_valid_url()`: http(s) scheme and a parsable URL with a host.
-pub(super) fn is_valid_delivery_url(url: &str) -> bool {
+fn is_valid_delivery_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     (lower.starts_with("http://") || lower.starts_with("https://"))
         && reqwest::Url::parse(url).is_ok_and(|u| u.host_str().is_some_and(|h| !h.is_empty()))
@@ -117,10 +130,7 @@ pub(super) async fn create_webhook(
         return Err(err);
     }
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_create",
-            "Sorry, you are not allowed to create resources.",
-        ));
+        return Err(WpError::cannot_create());
     }
     let text = |k: &str| {
         body.get(k)
@@ -145,12 +155,7 @@ pub(super) async fn create_webhook(
         .create_webhook(&text("name"), &topic, &url, &secret);
     // The ping's outcome does not change the answer: 201 either way.
     delivery::ping(&inner, id).await;
-    let view = inner
-        .lock()
-        .webhooks
-        .get(&id)
-        .map(|w| w.to_rest(&inner.home))
-        .unwrap_or(Value::Null);
+    let view = view(&inner, id).unwrap_or(Value::Null);
     let mut response = php_json(StatusCode::CREATED, &view);
     if let Ok(location) =
         HeaderValue::from_str(&format!("{}/wp-json/wc/v3/webhooks/{id}", inner.home))
@@ -188,10 +193,7 @@ pub(super) async fn update_webhook(
         return Err(WpError::invalid_params(errors));
     }
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_edit",
-            "Sorry, you are not allowed to edit this resource.",
-        ));
+        return Err(WpError::cannot_edit());
     }
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     if let Some(topic) = text("topic")
@@ -238,12 +240,7 @@ pub(super) async fn update_webhook(
     if should_ping {
         delivery::ping(&inner, id).await;
     }
-    let view = inner
-        .lock()
-        .webhooks
-        .get(&id)
-        .map(|w| w.to_rest(&inner.home))
-        .unwrap_or(Value::Null);
+    let view = view(&inner, id).unwrap_or(Value::Null);
     Ok(php_json(StatusCode::OK, &view))
 }
 
@@ -255,10 +252,7 @@ pub(super) async fn delete_webhook(
 ) -> Handled {
     let id = route_id(&id)?;
     if !auth.0 {
-        return Err(WpError::forbidden(
-            "woocommerce_rest_cannot_delete",
-            "Sorry, you are not allowed to delete this resource.",
-        ));
+        return Err(WpError::cannot_delete());
     }
     let params = Params::parse(&q.unwrap_or_default());
     if !matches!(params.get_str("force"), Some("true" | "1")) {
@@ -277,4 +271,17 @@ pub(super) async fn delete_webhook(
         ));
     };
     Ok(php_json(StatusCode::OK, &w.to_rest(&inner.home)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_urls_must_be_http_or_https() {
+        assert!(is_valid_delivery_url("http://127.0.0.1:9000/hook"));
+        assert!(is_valid_delivery_url("https://example.com/"));
+        assert!(!is_valid_delivery_url("ftp://example.com/"));
+        assert!(!is_valid_delivery_url("example.com"));
+    }
 }
