@@ -379,7 +379,8 @@ pub trait AccountingBackend: Send + Sync {
         plan: &DocumentPlan,
         cache: &dyn IdCache,
     ) -> PortResult<DocumentRef>;
-    /// Finds a document of `plan.kind` for `plan.order_reference` created earlier (crash recovery).
+    /// Finds the document of `plan.kind` created earlier for this connector's order (crash recovery, or
+    /// a create whose outcome was unknown): by the identity written on it, never by date or customer.
     async fn find_document(
         &self,
         plan: &DocumentPlan,
