@@ -143,7 +143,8 @@ async fn a_customer_and_an_item_deleted_in_sellsy_do_not_block_the_next_order() 
 async fn a_worker_that_died_holding_the_create_lease_delays_invoices_but_loses_none() {
     use woosellsy_ports::{LeaseOutcome, Store};
     let app = TestApp::spawn(Options::default()).await;
-    // Another worker took the connector's create lease and died: it frees itself when its lease ends.
+    // Another worker took the lease on creating this new customer and died: it frees itself when its
+    // lease ends.
     let store = woosellsy_store_sqlite::SqliteStore::open(&app.dir.path().join("data")).unwrap();
     let connector = woosellsy_domain::ConnectorId::parse(crate::helpers::CONNECTOR).unwrap();
     let lease = Duration::from_secs(8);
@@ -151,7 +152,7 @@ async fn a_worker_that_died_holding_the_create_lease_delays_invoices_but_loses_n
         store
             .take_lease(
                 &connector,
-                "create",
+                "create:customer:patient@example.fr",
                 "dead-worker",
                 chrono::Utc::now(),
                 lease
