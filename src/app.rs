@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tracing::info;
 use woosellsy_engine::{Converter, ConverterDeps, MemorySecrets, Receiver, ReceiverLimits, Worker};
 use woosellsy_ports::{PullQueue, Store};
-use woosellsy_store_sqlite::{SqliteQueue, SqliteStore};
+use woosellsy_store_sqlite::{SqliteQueue, SqliteStore, WorkerLock, recover_dead_workers};
 
 use crate::config::Config;
 use crate::http::{EdgeLimits, LimitedListener, router};
@@ -25,14 +25,28 @@ pub struct App {
     pub receiver: Arc<Receiver>,
     pub edge: EdgeLimits,
     pub worker_settings: woosellsy_engine::WorkerSettings,
+    /// This process's lock in `data_dir/workers/`, held for its whole life: how the next process on
+    /// the directory tells that it died.
+    pub worker_lock: WorkerLock,
 }
 
 impl App {
     pub async fn build(config: &Config) -> Result<App, AppError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| format!("cannot create data_dir {}: {e}", config.data_dir.display()))?;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir)?);
-        let queue: Arc<dyn PullQueue> = Arc::new(SqliteQueue::open(&config.data_dir)?);
+        let converter_settings = config.worker.converter_settings();
+        converter_settings
+            .check()
+            .map_err(|e| format!("[worker] claim_lease_secs: {e}"))?;
+        let sqlite_store = SqliteStore::open(&config.data_dir)?;
+        let sqlite_queue =
+            SqliteQueue::open(&config.data_dir)?.with_receiver(&converter_settings.worker_id);
+        // Before the worker starts: a process of this directory that died (kill -9, crash) holds no
+        // lock any more; what it held is taken over now (recovered by search, as after its leases).
+        let worker_lock = WorkerLock::acquire(&config.data_dir, &converter_settings.worker_id)?;
+        recover_dead_workers(&worker_lock, &sqlite_store, &sqlite_queue).await?;
+        let store: Arc<dyn Store> = Arc::new(sqlite_store);
+        let queue: Arc<dyn PullQueue> = Arc::new(sqlite_queue);
         let secrets = Arc::new(MemorySecrets::new());
         let env = |k: &str| std::env::var(k).ok();
         for c in &config.connectors {
@@ -47,10 +61,6 @@ impl App {
             queue.clone(),
             limits,
         ));
-        let converter_settings = config.worker.converter_settings();
-        converter_settings
-            .check()
-            .map_err(|e| format!("[worker] claim_lease_secs: {e}"))?;
         let converter = Arc::new(Converter::new(ConverterDeps {
             store: store.clone(),
             secrets,
@@ -65,6 +75,7 @@ impl App {
             receiver,
             edge: config.edge_limits(limits),
             worker_settings: config.worker.worker_settings(),
+            worker_lock,
         })
     }
 
@@ -110,7 +121,8 @@ pub async fn serve_command(config_path: &Path, receiver_only: bool) -> Result<()
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr: SocketAddr = listener.local_addr()?;
-    info!(%addr, receiver_only, connectors = config.connectors.len(), "woosellsy serving");
+    info!(%addr, receiver_only, connectors = config.connectors.len(),
+        worker = app.worker_lock.worker_id(), "woosellsy serving");
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;

@@ -8,4 +8,5 @@ mod exactly_once;
 mod helpers;
 mod permalinks;
 mod resilience;
+mod restart;
 mod sellsy_spec;

@@ -100,6 +100,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE mappings ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
     UPDATE mappings SET expires_at = (CAST(strftime('%s', 'now') AS INTEGER) + 2592000) * 1000000;
     "#,
+    // 4: which worker holds a message in flight (`receiver`, NULL when none), so that a process
+    // that finds a dead worker's lock in `workers/` can hand that worker's messages out again at
+    // once instead of after their visibility timeout.
+    r#"
+    ALTER TABLE queue ADD COLUMN receiver TEXT;
+    "#,
 ];
 
 /// One connection to the data directory's database, shareable across tasks.

@@ -26,6 +26,8 @@ use crate::db::{Db, from_json, from_micros, micros, micros_after, sql, to_json};
 #[derive(Clone)]
 pub struct SqliteQueue {
     db: Db,
+    /// Recorded on each message this handle receives ([`SqliteQueue::with_receiver`]).
+    receiver: Option<String>,
 }
 
 /// A message moved aside by [`PullQueue::dead_letter`] (or because its stored event was unreadable).
@@ -56,7 +58,36 @@ impl SqliteQueue {
     /// Opens (creating if needed) `dir/woosellsy.db`, the same file as
     /// [`SqliteStore::open`](crate::SqliteStore::open). Blocking: call it at start-up.
     pub fn open(dir: &Path) -> PortResult<Self> {
-        Ok(Self { db: Db::open(dir)? })
+        Ok(Self {
+            db: Db::open(dir)?,
+            receiver: None,
+        })
+    }
+
+    /// Names the worker receiving through this handle (its `worker_id`): each message it receives
+    /// records the name until the message is acked, delayed or received again, so that
+    /// [`SqliteQueue::release_receiver`] can hand it out again should the worker die.
+    pub fn with_receiver(mut self, receiver: &str) -> Self {
+        self.receiver = Some(receiver.to_owned());
+        self
+    }
+
+    /// Makes every message `receiver` holds in flight visible again now, and returns how many. For a
+    /// receiver known to be dead (its process lock in `workers/` is free): its messages need not wait
+    /// out their visibility timeout. Messages it delayed on purpose (`retry_later`) keep their delay.
+    pub async fn release_receiver(&self, receiver: &str) -> PortResult<usize> {
+        let receiver = receiver.to_owned();
+        self.db
+            .call(move |conn| {
+                let now = micros(Utc::now());
+                conn.execute(
+                    "UPDATE queue SET visible_at = ?2, receiver = NULL
+                     WHERE receiver = ?1 AND visible_at > ?2",
+                    params![receiver, now],
+                )
+                .map_err(sql("cannot release a receiver's messages"))
+            })
+            .await
     }
 
     /// The database file.
@@ -165,6 +196,7 @@ impl PullQueue for SqliteQueue {
             return Ok(Vec::new());
         }
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let receiver = self.receiver.clone();
         self.db
             .call(move |conn| {
                 let tx = begin(conn)?;
@@ -195,8 +227,9 @@ impl PullQueue for SqliteQueue {
                     match from_json::<QueuedEvent>("queued event", &text) {
                         Ok(event) => {
                             tx.execute(
-                                "UPDATE queue SET attempts = ?2, visible_at = ?3 WHERE id = ?1",
-                                params![id, attempts, hidden_until],
+                                "UPDATE queue SET attempts = ?2, visible_at = ?3, receiver = ?4
+                                 WHERE id = ?1",
+                                params![id, attempts, hidden_until, receiver],
                             )
                             .map_err(sql("cannot receive"))?;
                             received.push(Received {
@@ -243,7 +276,8 @@ impl PullQueue for SqliteQueue {
                 let visible_at = micros_after(Utc::now(), delay);
                 let n = conn
                     .execute(
-                        "UPDATE queue SET visible_at = ?3 WHERE id = ?1 AND attempts = ?2",
+                        "UPDATE queue SET visible_at = ?3, receiver = NULL
+                         WHERE id = ?1 AND attempts = ?2",
                         params![id, attempts, visible_at],
                     )
                     .map_err(sql("cannot delay message"))?;

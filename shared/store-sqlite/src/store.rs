@@ -55,6 +55,35 @@ impl SqliteStore {
         self.db.path()
     }
 
+    /// Lets go of everything `owner` holds, for an owner known to be dead (its process lock in the
+    /// data directory's `workers/` is free, see [`crate::recover_dead_workers`]): each of its claims
+    /// in progress is made expired, so that the next claimer takes it over with `recovered: true` and
+    /// searches the backend before creating, exactly as after the lease's end; each of its leases is
+    /// deleted. Done claims and other owners' rows are left alone. One transaction; returns
+    /// `(claims expired, leases released)`.
+    pub async fn release_owner(&self, owner: &str) -> PortResult<(usize, usize)> {
+        let owner = owner.to_owned();
+        self.db
+            .call(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql("cannot start release transaction"))?;
+                // 0: expired for every clock; the row (and its owner, for the log of the taker) stays.
+                let claims = tx
+                    .execute(
+                        "UPDATE claims SET lease_until = 0 WHERE owner = ?1 AND status = ?2",
+                        params![owner, IN_PROGRESS],
+                    )
+                    .map_err(sql("cannot expire claims"))?;
+                let leases = tx
+                    .execute("DELETE FROM leases WHERE owner = ?1", params![owner])
+                    .map_err(sql("cannot release leases"))?;
+                tx.commit().map_err(sql("cannot commit release"))?;
+                Ok((claims, leases))
+            })
+            .await
+    }
+
     /// Every order record of `connector`, by order id (for operators: `woosellsy orders`).
     pub async fn list_orders(&self, connector: &ConnectorId) -> PortResult<Vec<OrderRecord>> {
         let connector = connector.as_str().to_owned();

@@ -417,7 +417,7 @@ fn reopening_migrates_once_and_refuses_a_newer_schema() {
     let version: i64 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let mode: String = raw
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .expect("mode");
@@ -439,7 +439,8 @@ async fn a_data_directory_of_the_first_schema_gains_leases_on_open() {
     // As a data directory written before leases existed.
     let raw = raw_connection(dir.path());
     raw.execute_batch(
-        "DROP TABLE leases; ALTER TABLE mappings DROP COLUMN expires_at; PRAGMA user_version = 1",
+        "DROP TABLE leases; ALTER TABLE mappings DROP COLUMN expires_at;
+         ALTER TABLE queue DROP COLUMN receiver; PRAGMA user_version = 1",
     )
     .expect("downgrade");
     drop(raw);
@@ -448,7 +449,7 @@ async fn a_data_directory_of_the_first_schema_gains_leases_on_open() {
     let version: i64 = raw_connection(dir.path())
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let now = chrono::Utc::now();
     let lease = std::time::Duration::from_secs(60);
     let shop = connector("boutique");
@@ -476,6 +477,7 @@ async fn ids_cached_before_expiry_existed_are_kept_as_fresh_on_open() {
     let raw = raw_connection(dir.path());
     raw.execute_batch(
         "ALTER TABLE mappings DROP COLUMN expires_at;
+         ALTER TABLE queue DROP COLUMN receiver;
          INSERT INTO mappings (connector, kind, key, value)
              VALUES ('boutique', 'customer', 'jean@example.fr', 'individual:42');
          PRAGMA user_version = 2",
@@ -488,7 +490,7 @@ async fn ids_cached_before_expiry_existed_are_kept_as_fresh_on_open() {
     let version: i64 = raw
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let shop = connector("boutique");
     assert_eq!(
         store
