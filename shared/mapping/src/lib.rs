@@ -35,15 +35,23 @@ pub struct Planned {
 /// Largest magnitude accepted for any amount or quantity (a trillion): far beyond any real order, and small
 /// enough that no product of two such numbers can overflow a `Decimal`.
 const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0);
+/// Smallest non-zero magnitude accepted (a millionth): finer than any price or quantity a shop stores,
+/// and coarse enough that dividing the largest amount by it cannot overflow a `Decimal` (the mapping
+/// divides by quantities and rates).
+const MIN_MAGNITUDE: Decimal = Decimal::from_parts(1, 0, 0, false, 6);
+/// Largest tax rate accepted, in percent.
+pub(crate) const MAX_RATE_PERCENT: Decimal = Decimal::from_parts(1000, 0, 0, false, 0);
+
+fn out_of_range(v: Decimal) -> bool {
+    v.abs() > MAX_AMOUNT || (!v.is_zero() && v.abs() < MIN_MAGNITUDE)
+}
 
 fn check_ranges(order: &Order) -> Result<(), MappingError> {
-    let check = |what: String, values: Vec<Decimal>| match values
-        .into_iter()
-        .find(|v| v.abs() > MAX_AMOUNT)
-    {
-        Some(amount) => Err(MappingError::AmountOutOfRange { what, amount }),
-        None => Ok(()),
-    };
+    let check =
+        |what: String, values: Vec<Decimal>| match values.into_iter().find(|v| out_of_range(*v)) {
+            Some(amount) => Err(MappingError::AmountOutOfRange { what, amount }),
+            None => Ok(()),
+        };
     let with_taxes = |mut values: Vec<Decimal>, taxes: &[woocommerce::LineTax]| {
         values.extend(taxes.iter().flat_map(|t| [t.total, t.subtotal]));
         values
@@ -54,6 +62,14 @@ fn check_ranges(order: &Order) -> Result<(), MappingError> {
             format!("tax {:?}", t.label),
             vec![t.tax_total, t.shipping_tax_total],
         )?;
+        if let Some(rate) = t.rate_percent
+            && (out_of_range(rate) || rate > MAX_RATE_PERCENT)
+        {
+            return Err(MappingError::AmountOutOfRange {
+                what: format!("the rate of tax {:?} (percent)", t.label),
+                amount: rate,
+            });
+        }
     }
     for l in &order.line_items {
         check(

@@ -116,6 +116,10 @@ fn derive_percent(order: &Order, rate_id: u64, amount: Decimal) -> Option<Decima
         .collect();
     let (base, tax) = pairs.iter().copied().max_by_key(|(b, _)| b.abs())?;
     let candidate = tax * Decimal::ONE_HUNDRED / base;
+    // Not a tax rate: refused as a missing one rather than multiplied back into an overflow.
+    if candidate.abs() > crate::MAX_RATE_PERCENT {
+        return None;
+    }
     let cent = Decimal::new(1, 2);
     (0..=4).map(|dp| candidate.round_dp(dp)).find(|&rate| {
         rate >= Decimal::ZERO
