@@ -33,12 +33,23 @@ pub const DEFAULT_SECRET_TTL: Duration = Duration::from_secs(300);
 /// How long "this connector has no secret" is believed.
 pub const DEFAULT_MISSING_TTL: Duration = Duration::from_secs(30);
 
-/// The [`SecretStore`] on Secrets Manager, with a per-container TTL cache.
-pub struct SecretsManagerSecrets {
+/// Secrets of one kind read from Secrets Manager at `{prefix}{connector_id}`, with a per-container TTL
+/// cache: the connectors' key bundles ([`SecretsManagerSecrets`]) or their webhook secrets alone
+/// ([`SecretsManagerWebhookSecrets`]).
+pub struct SecretsManagerStore<V> {
     client: Client,
     prefix: String,
-    cache: TtlCache<ConnectorSecrets>,
+    cache: TtlCache<V>,
+    decode: fn(&str, &str) -> PortResult<V>,
 }
+
+/// The converter's [`SecretStore`]: each connector's key bundle, from `{prefix}{connector_id}`.
+pub type SecretsManagerSecrets = SecretsManagerStore<ConnectorSecrets>;
+
+/// The receiver's [`SecretStore`]: webhook secrets only, from `{prefix}{connector_id}` (the template's
+/// prefix is `woosellsy/{stack}/webhooks/`). Asking it for a connector's full bundle is an error: the
+/// receiver has no business with those keys.
+pub type SecretsManagerWebhookSecrets = SecretsManagerStore<WebhookSecrets>;
 
 /// Values per connector, each used for a TTL (a shorter one for "none"), and kept past it when a
 /// refresh fails transiently.
@@ -137,9 +148,9 @@ pub(crate) async fn secret_string(client: &Client, name: &str) -> PortResult<Opt
     }
 }
 
-impl std::fmt::Debug for SecretsManagerSecrets {
+impl<V> std::fmt::Debug for SecretsManagerStore<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretsManagerSecrets")
+        f.debug_struct("SecretsManagerStore")
             .field("prefix", &self.prefix)
             .field("ttl", &self.cache.ttl)
             .finish_non_exhaustive()
@@ -231,10 +242,27 @@ pub fn encode_webhook_secrets(secrets: &WebhookSecrets) -> SecretString {
 
 impl SecretsManagerSecrets {
     pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+        Self::reading(client, prefix, decode_secrets)
+    }
+}
+
+impl SecretsManagerWebhookSecrets {
+    pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+        Self::reading(client, prefix, decode_webhook_secrets)
+    }
+}
+
+impl<V: Clone + Send + Sync> SecretsManagerStore<V> {
+    fn reading(
+        client: Client,
+        prefix: impl Into<String>,
+        decode: fn(&str, &str) -> PortResult<V>,
+    ) -> Self {
         Self {
             client,
             prefix: prefix.into(),
             cache: TtlCache::new(),
+            decode,
         }
     }
 
@@ -253,70 +281,22 @@ impl SecretsManagerSecrets {
         self.cache.clear().await;
     }
 
-    async fn fetch(&self, id: &ConnectorId) -> PortResult<Option<ConnectorSecrets>> {
+    async fn cached(&self, id: &ConnectorId) -> PortResult<Option<V>> {
         let name = secret_name(&self.prefix, id);
-        match secret_string(&self.client, &name).await? {
-            Some(json) => decode_secrets(&name, json.expose_secret()).map(Some),
-            None => Ok(None),
-        }
+        let fetch = async {
+            match secret_string(&self.client, &name).await? {
+                Some(json) => (self.decode)(&name, json.expose_secret()).map(Some),
+                None => Ok(None),
+            }
+        };
+        self.cache.get(id, fetch).await
     }
 }
 
 #[async_trait]
 impl SecretStore for SecretsManagerSecrets {
     async fn connector_secrets(&self, id: &ConnectorId) -> PortResult<Option<ConnectorSecrets>> {
-        self.cache.get(id, self.fetch(id)).await
-    }
-}
-
-/// The receiver's [`SecretStore`]: webhook secrets only, from `{prefix}{connector_id}` (the template's
-/// prefix is `woosellsy/{stack}/webhooks/`), with the same per-container TTL cache. Asking it for a
-/// connector's full bundle is an error: the receiver has no business with those keys.
-pub struct SecretsManagerWebhookSecrets {
-    client: Client,
-    prefix: String,
-    cache: TtlCache<WebhookSecrets>,
-}
-
-impl std::fmt::Debug for SecretsManagerWebhookSecrets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretsManagerWebhookSecrets")
-            .field("prefix", &self.prefix)
-            .field("ttl", &self.cache.ttl)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SecretsManagerWebhookSecrets {
-    pub fn new(client: Client, prefix: impl Into<String>) -> Self {
-        Self {
-            client,
-            prefix: prefix.into(),
-            cache: TtlCache::new(),
-        }
-    }
-
-    /// How long a fetched secret (and, capped by it, a missing one) is cached.
-    pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.cache = self.cache.with_ttl(ttl);
-        self
-    }
-
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    /// Forgets every cached value.
-    pub async fn invalidate(&self) {
-        self.cache.clear().await;
-    }
-
-    async fn fetch(&self, id: &ConnectorId) -> PortResult<Option<WebhookSecrets>> {
-        let name = secret_name(&self.prefix, id);
-        match secret_string(&self.client, &name).await? {
-            Some(json) => decode_webhook_secrets(&name, json.expose_secret()).map(Some),
-            None => Ok(None),
-        }
+        self.cached(id).await
     }
 }
 
@@ -329,7 +309,7 @@ impl SecretStore for SecretsManagerWebhookSecrets {
     }
 
     async fn webhook_secrets(&self, id: &ConnectorId) -> PortResult<Option<WebhookSecrets>> {
-        self.cache.get(id, self.fetch(id)).await
+        self.cached(id).await
     }
 }
 
