@@ -23,6 +23,7 @@ pub mod compute;
 
 mod catalog;
 mod error;
+mod faults;
 mod invoices;
 mod merchant;
 mod pagination;
@@ -61,6 +62,16 @@ pub struct SimConfig {
     /// Time each API request takes before it is handled, like the network and Sellsy's own work (real
     /// calls take a few hundred milliseconds): widens the windows in which concurrent workers race.
     pub latency: std::time::Duration,
+    /// When set, each API request takes a time drawn uniformly from `(min, max)` (seeded by `seed`) instead
+    /// of `latency`.
+    pub latency_range: Option<(std::time::Duration, std::time::Duration)>,
+    /// Share (0.0–1.0) of successful invoice creates (`POST /invoices`) answered 503 *after* the invoice
+    /// was stored: it exists, the client is told the call failed. See [`SellsySim::commit_then_fail_injected`].
+    pub create_commit_then_fail: f64,
+    /// The same for the other creates: individuals, companies, contacts, addresses, items.
+    pub other_create_commit_then_fail: f64,
+    /// Seed of the simulator's random draws (latency in `latency_range`, injected failures).
+    pub seed: u64,
 }
 
 impl Default for SimConfig {
@@ -78,6 +89,10 @@ impl Default for SimConfig {
                 .collect(),
             account_id: 1,
             latency: std::time::Duration::ZERO,
+            latency_range: None,
+            create_commit_then_fail: 0.0,
+            other_create_commit_then_fail: 0.0,
+            seed: 0,
         }
     }
 }
@@ -99,6 +114,23 @@ pub struct CallRecord {
     pub response: Option<Value>,
 }
 
+/// Keys found more than once, with their count (see [`SellsySim::duplicates`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Duplicates {
+    /// `order_reference` → invoices carrying it.
+    pub invoices: Vec<(String, usize)>,
+    /// Lower-cased email → individuals and companies carrying it.
+    pub customers: Vec<(String, usize)>,
+    /// Item reference → items carrying it.
+    pub items: Vec<(String, usize)>,
+}
+
+impl Duplicates {
+    pub fn is_empty(&self) -> bool {
+        self.invoices.is_empty() && self.customers.is_empty() && self.items.is_empty()
+    }
+}
+
 /// A running simulator bound to `127.0.0.1` on an OS-assigned port. Dropping it stops the server too.
 pub struct SellsySim {
     shared: Arc<Shared>,
@@ -118,7 +150,7 @@ impl SellsySim {
             client_secret: config.client_secret.clone(),
             token_ttl_secs: config.token_ttl_secs,
             account_id: config.account_id,
-            latency: config.latency,
+            faults: Mutex::new(faults::Faults::new(&config)),
             origin: format!("http://{addr}"),
         });
         let app = axum::Router::new()
@@ -207,6 +239,41 @@ impl SellsySim {
     pub fn fail_next(&self, n: usize, status: u16) {
         let mut st = self.shared.lock();
         st.fail_queue.extend(std::iter::repeat_n(status, n));
+    }
+
+    /// The path of every create answered 503 after it was committed (see
+    /// [`SimConfig::create_commit_then_fail`]), in order.
+    pub fn commit_then_fail_injected(&self) -> Vec<String> {
+        self.shared.faults().injected.clone()
+    }
+
+    /// What exists more than once where a connector must create at most one: invoices per
+    /// `order_reference`, customers (individuals and companies) per lower-cased email, items per reference.
+    pub fn duplicates(&self) -> Duplicates {
+        fn more_than_once<'a>(keys: impl Iterator<Item = String> + 'a) -> Vec<(String, usize)> {
+            let mut counts = std::collections::BTreeMap::<String, usize>::new();
+            for k in keys.filter(|k| !k.is_empty()) {
+                *counts.entry(k).or_default() += 1;
+            }
+            counts.into_iter().filter(|(_, n)| *n > 1).collect()
+        }
+        let st = self.shared.lock();
+        let text = |o: &serde_json::Map<String, Value>, k: &str| {
+            o.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Duplicates {
+            invoices: more_than_once(st.invoices.values().map(|o| text(o, "order_reference"))),
+            customers: more_than_once(
+                st.individuals
+                    .values()
+                    .chain(st.companies.values())
+                    .map(|o| text(o, "email").to_lowercase()),
+            ),
+            items: more_than_once(st.items.values().map(|i| text(&i.json, "reference"))),
+        }
     }
 
     /// Switches the tax rounding used for invoices created or computed from now on.

@@ -13,6 +13,7 @@ use http::{HeaderMap, Method, StatusCode, Uri, header};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult, Reply};
+use crate::faults::{CreateKind, Faults};
 use crate::pagination::parse_query;
 use crate::store::{PartyKind, Store};
 use crate::{CallRecord, catalog, invoices, parties};
@@ -24,8 +25,9 @@ pub(crate) struct Shared {
     pub client_secret: String,
     pub token_ttl_secs: u64,
     pub account_id: u64,
-    /// Added before each API request is handled ([`crate::SimConfig::latency`]).
-    pub latency: std::time::Duration,
+    /// Seeded draws: the time each API request takes ([`crate::SimConfig::latency`],
+    /// [`crate::SimConfig::latency_range`]) and the creates answered 503 after committing.
+    pub faults: Mutex<Faults>,
     /// `http://127.0.0.1:PORT`, used to build public/pdf links.
     pub origin: String,
 }
@@ -35,6 +37,10 @@ impl Shared {
     /// a simulator, so a poisoned lock is simply taken over.
     pub fn lock(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -67,8 +73,9 @@ pub(crate) async fn handle(
     if let Some(rest) = path.strip_prefix("/v2")
         && (rest.is_empty() || rest.starts_with('/'))
     {
-        if !shared.latency.is_zero() {
-            tokio::time::sleep(shared.latency).await;
+        let latency = shared.faults().latency();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
         }
         return api(&shared, &method, &path, rest, uri.query(), &headers, &body).into_response();
     }
@@ -248,7 +255,28 @@ fn api(
                     query: &query,
                     body,
                 };
-                route(&mut st, &ctx, method, rest).unwrap_or_else(ApiError::into_reply)
+                let reply = route(&mut st, &ctx, method, rest).unwrap_or_else(ApiError::into_reply);
+                // A create that was stored (201) may still be answered 503, as a Sellsy that committed and
+                // then failed (or a connection lost on the way back) would.
+                let kind = match resolve(method, rest) {
+                    Ok(Ep::InvoiceCreate) => Some(CreateKind::Invoice),
+                    Ok(
+                        Ep::PartyCreate(_)
+                        | Ep::PartyAddressCreate(..)
+                        | Ep::ContactCreate
+                        | Ep::ItemCreate,
+                    ) => Some(CreateKind::Other),
+                    _ => None,
+                };
+                match kind {
+                    Some(kind)
+                        if reply.status == StatusCode::CREATED
+                            && shared.faults().commit_then_fail(kind, full_path) =>
+                    {
+                        injected_failure(503)
+                    }
+                    _ => reply,
+                }
             }
         }
     };
