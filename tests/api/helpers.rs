@@ -29,6 +29,13 @@ pub struct Options {
     pub sellsy_latency: Duration,
     /// The connector's `sellsy_tax_rounding` setting.
     pub sellsy_tax_rounding: &'static str,
+    /// Sellsy simulator: latency drawn from this range (instead of `sellsy_latency`), the share of creates
+    /// answered 503 after committing (invoices and the others alike), and the seed of both.
+    pub sellsy_latency_range: Option<(Duration, Duration)>,
+    pub sellsy_commit_then_fail: f64,
+    pub sellsy_seed: u64,
+    /// WooCommerce simulator: `max_delivery_failures` (kills make deliveries fail).
+    pub woo_max_delivery_failures: u32,
 }
 
 impl Default for Options {
@@ -42,6 +49,10 @@ impl Default for Options {
             verify_totals_with_sellsy: false,
             sellsy_latency: Duration::ZERO,
             sellsy_tax_rounding: "unknown",
+            sellsy_latency_range: None,
+            sellsy_commit_then_fail: 0.0,
+            sellsy_seed: 0,
+            woo_max_delivery_failures: WooSimConfig::default().max_delivery_failures,
         }
     }
 }
@@ -69,12 +80,17 @@ impl TestApp {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let woo = WooSim::start(WooSimConfig {
             plain_permalinks: opts.woo_plain_permalinks,
+            max_delivery_failures: opts.woo_max_delivery_failures,
             ..WooSimConfig::default()
         })
         .await
         .expect("woo sim");
         let sellsy = SellsySim::start(SimConfig {
             latency: opts.sellsy_latency,
+            latency_range: opts.sellsy_latency_range,
+            create_commit_then_fail: opts.sellsy_commit_then_fail,
+            other_create_commit_then_fail: opts.sellsy_commit_then_fail,
+            seed: opts.sellsy_seed,
             ..SimConfig::default()
         })
         .await

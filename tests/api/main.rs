@@ -10,3 +10,4 @@ mod permalinks;
 mod resilience;
 mod restart;
 mod sellsy_spec;
+mod storm;
