@@ -59,50 +59,76 @@ impl Worker {
     }
 
     /// Runs until `shutdown` turns true; finishes the messages in hand before returning.
+    ///
+    /// A pool, not batches: a message is received as soon as a slot is free, so one slow order (a new
+    /// customer's many calls, a wait on another worker's lease) holds one slot, not the whole batch.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         info!(concurrency = self.settings.concurrency, "worker started");
+        let mut tasks = JoinSet::new();
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            let handled = self.run_once().await;
-            if handled == 0 {
+            let free = self.settings.concurrency.saturating_sub(tasks.len());
+            let received = if free > 0 {
+                self.receive(free).await
+            } else {
+                Vec::new()
+            };
+            let got = received.len();
+            for msg in received {
+                self.spawn(&mut tasks, msg);
+            }
+            if got == 0 || tasks.len() >= self.settings.concurrency {
+                // Wait for a slot to free up, for new work, or for the end.
                 tokio::select! {
+                    Some(done) = tasks.join_next(), if !tasks.is_empty() => log_failed_task(done),
                     _ = tokio::time::sleep(self.settings.idle_poll) => {}
                     _ = shutdown.changed() => {}
                 }
             }
         }
+        while let Some(done) = tasks.join_next().await {
+            log_failed_task(done);
+        }
         info!("worker stopped");
     }
 
-    /// Receives one batch and processes it; returns how many messages were handled.
+    /// Receives one batch and processes it to the end; returns how many messages were handled.
     pub async fn run_once(&self) -> usize {
-        let batch = match self
-            .queue
-            .receive(self.settings.concurrency, self.settings.visibility)
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                warn!(error = %e, "queue receive failed");
-                return 0;
-            }
-        };
+        let batch = self.receive(self.settings.concurrency).await;
         let n = batch.len();
         let mut tasks = JoinSet::new();
         for msg in batch {
-            let queue = self.queue.clone();
-            let converter = self.converter.clone();
-            let settings = self.settings.clone();
-            tasks.spawn(async move { handle(queue, converter, settings, msg).await });
+            self.spawn(&mut tasks, msg);
         }
-        while let Some(res) = tasks.join_next().await {
-            if let Err(e) = res {
-                error!(error = %e, "worker task failed");
-            }
+        while let Some(done) = tasks.join_next().await {
+            log_failed_task(done);
         }
         n
+    }
+
+    async fn receive(&self, max: usize) -> Vec<Received> {
+        match self.queue.receive(max, self.settings.visibility).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                warn!(error = %e, "queue receive failed");
+                Vec::new()
+            }
+        }
+    }
+
+    fn spawn(&self, tasks: &mut JoinSet<()>, msg: Received) {
+        let queue = self.queue.clone();
+        let converter = self.converter.clone();
+        let settings = self.settings.clone();
+        tasks.spawn(async move { handle(queue, converter, settings, msg).await });
+    }
+}
+
+fn log_failed_task(done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        error!(error = %e, "worker task failed");
     }
 }
 

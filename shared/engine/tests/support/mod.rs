@@ -102,6 +102,9 @@ pub struct World {
     /// when the test moves `late_documents` into `documents`.
     pub create_commits_late: bool,
     pub late_documents: HashMap<String, DocumentRef>,
+    /// The create of this order waits for `release` (a slow Sellsy call).
+    pub hold_order: Option<u64>,
+    pub release: Arc<tokio::sync::Notify>,
     /// Keys each built shop and backend were given.
     pub built_with: Vec<String>,
 }
@@ -186,6 +189,13 @@ impl AccountingBackend for FakeBackend {
         plan: &DocumentPlan,
         _cache: &dyn IdCache,
     ) -> PortResult<DocumentRef> {
+        let held = {
+            let w = self.world.lock().unwrap();
+            (w.hold_order == Some(plan.order_id.0)).then(|| w.release.clone())
+        };
+        if let Some(release) = held {
+            release.notified().await;
+        }
         let mut w = self.world.lock().unwrap();
         self.check(&w)?;
         if w.create_panics {
