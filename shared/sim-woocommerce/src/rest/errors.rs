@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
+use super::Authed;
 use crate::store::Invalid;
 
 /// A `WP_Error` as the REST server renders it.
@@ -73,6 +74,20 @@ impl WpError {
             "woocommerce_rest_cannot_view",
             "Sorry, you cannot list resources.",
         )
+    }
+
+    /// The answer to `GET /<resource>/{id}` as WooCommerce checks it: an unknown id first (404 with the
+    /// resource's own code), then the permission, then the resource.
+    pub(super) fn one(
+        found: Option<Value>,
+        invalid_id_code: &'static str,
+        auth: Authed,
+    ) -> Handled {
+        match found {
+            None => Err(WpError::invalid_id(invalid_id_code, StatusCode::NOT_FOUND)),
+            Some(_) if !auth.0 => Err(WpError::cannot_view()),
+            Some(resource) => Ok(php_json(StatusCode::OK, &resource)),
+        }
     }
 
     pub(super) fn cannot_view() -> Self {

@@ -126,14 +126,7 @@ pub(super) async fn get_order(
 ) -> Handled {
     let id = route_id(&id)?;
     let found = inner.lock().render_order(id);
-    match found {
-        None => Err(WpError::invalid_id(
-            "woocommerce_rest_shop_order_invalid_id",
-            StatusCode::NOT_FOUND,
-        )),
-        Some(_) if !auth.0 => Err(WpError::cannot_view()),
-        Some(order) => Ok(php_json(StatusCode::OK, &order)),
-    }
+    WpError::one(found, "woocommerce_rest_shop_order_invalid_id", auth)
 }
 
 pub(super) async fn update_order(

@@ -64,14 +64,7 @@ pub(super) async fn get_product(
 ) -> Handled {
     let id = route_id(&id)?;
     let found = inner.lock().render_product(id, false);
-    match found {
-        None => Err(WpError::invalid_id(
-            "woocommerce_rest_product_invalid_id",
-            StatusCode::NOT_FOUND,
-        )),
-        Some(_) if !auth.0 => Err(WpError::cannot_view()),
-        Some(p) => Ok(php_json(StatusCode::OK, &p)),
-    }
+    WpError::one(found, "woocommerce_rest_product_invalid_id", auth)
 }
 
 pub(super) async fn update_product(
