@@ -198,7 +198,10 @@ fn cold_init(binary: &str) -> Duration {
         .env("AWS_LAMBDA_LOG_LEVEL", "WARN")
         .env("WOOSELLSY_TABLE", "bench-state")
         .env("WOOSELLSY_SECRET_PREFIX", "woosellsy/bench/connectors/")
-        .env("WOOSELLSY_WEBHOOK_SECRET_PREFIX", "woosellsy/bench/webhooks/")
+        .env(
+            "WOOSELLSY_WEBHOOK_SECRET_PREFIX",
+            "woosellsy/bench/webhooks/",
+        )
         .env(
             "WOOSELLSY_QUEUE_URL",
             "https://sqs.eu-west-3.amazonaws.com/123456789012/bench-events.fifo",
