@@ -24,6 +24,7 @@ mod claims;
 mod clients;
 pub mod decision;
 mod locks;
+mod memo;
 mod record;
 mod writeback;
 
@@ -43,6 +44,7 @@ use woosellsy_ports::{
 
 use clients::{ClientCache, ConnectorClients};
 use decision::{Decision, already_done, decide};
+use memo::EventIdCache;
 use writeback::{fill_parent_skus, link_meta};
 
 #[derive(Debug, Clone)]
@@ -299,10 +301,11 @@ impl Converter {
             Err(done) => return done,
         };
 
-        let cache = ConnectorIdCache {
+        let stored = ConnectorIdCache {
             store: store.clone(),
             connector: event.connector.clone(),
         };
+        let cache = EventIdCache::new(&stored);
         let mut documents = record
             .as_ref()
             .map(|r| r.documents.clone())
